@@ -1,0 +1,323 @@
+"""The consent engine (DESIGN.md, "Consent model").
+
+Per person per community: a level (``unknown`` until they answer, then ``all``, ``tagged`` or
+``none``) and an attribution (``named`` or ``anonymous``). Only the person themself changes
+them — or a steward recording a signed paper form, with the evidence noted. Every change is
+appended to the ledger; a kept message points to the ledger entry that allowed keeping it.
+
+Decisions this module makes (docs/consent.md explains them to operators):
+
+- A new "yes" is anonymous until the person chooses ``named``: showing a name is a second
+  choice, not implied by the first.
+- Saying ``none`` later stops keeping from then on and destroys held copies; what was kept
+  under an earlier yes stays until the person uses ``forget``.
+- A display name is stored only while the person's level is ``all`` or ``tagged``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlmodel import Session
+
+from archiver.archive import Archive
+from archiver.errors import ConsentError, NotYourPromptError
+from archiver.events import AccountRef
+from archiver.segmentation import Segmenter
+from storage import messages as message_store
+from storage import people
+from storage.erase import erase_held
+from storage.models import ConsentEvent, HeldMessage, Message
+
+
+class Level(StrEnum):
+    """How much of a person's writing the community may keep."""
+
+    UNKNOWN = "unknown"
+    ALL = "all"
+    TAGGED = "tagged"
+    NONE = "none"
+
+    @property
+    def is_yes(self) -> bool:
+        """``all`` and ``tagged`` are a yes (to everything, or to what others tag)."""
+        return self in (Level.ALL, Level.TAGGED)
+
+
+class Attribution(StrEnum):
+    """Whether digests and the site show the person's name."""
+
+    NAMED = "named"
+    ANONYMOUS = "anonymous"
+
+
+class Method(StrEnum):
+    """How a consent change reached us (kept in the ledger)."""
+
+    BUTTON = "button"
+    COMMAND = "command"
+    REACTION = "reaction"
+    PAPER = "paper"
+    RESTORE = "restore"  # copied from an export by `import jsonl`
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentState:
+    """A person's current consent as the bot shows it."""
+
+    level: Level
+    attribution: Attribution
+    person_id: int | None  # None: the archive has never heard of this account
+    prompted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentChange:
+    """What a change did: the old and new values, and what it released or destroyed."""
+
+    person_id: int
+    old: str
+    new: str
+    ledger_id: int | None  # None when nothing changed (same value again)
+    released: int = 0
+    destroyed: int = 0
+
+    @property
+    def changed(self) -> bool:
+        """False when the person chose what they already had."""
+        return self.ledger_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who makes a change: the account that pressed/typed/reacted, or a steward recording a
+    paper form (``steward`` names them, ``evidence`` says which form)."""
+
+    account: AccountRef | None = None
+    steward: str | None = None
+    evidence: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How the ledger names the actor."""
+        if self.account is not None:
+            return self.account.key
+        return f"steward:{self.steward}"
+
+
+def consent_of(archive: Archive, community_id: str, account: AccountRef) -> ConsentState:
+    """The account's current consent (``unknown`` for someone the archive never saw)."""
+    with archive.db.read() as session:
+        person = people.find_person(session, community_id, account.platform, account.user_id)
+        if person is None or person.id is None:
+            return ConsentState(Level.UNKNOWN, Attribution.ANONYMOUS, None, prompted=False)
+        row = people.get_consent(session, person.id)
+        return ConsentState(
+            Level(row.level), Attribution(row.attribution), person.id, row.prompted_at is not None
+        )
+
+
+def set_level(
+    archive: Archive,
+    community_id: str,
+    subject: AccountRef,
+    level: Level,
+    *,
+    actor: Actor,
+    method: Method,
+    display_name: str | None = None,
+    at: datetime | None = None,
+) -> ConsentChange:
+    """Change a person's level, in one transaction with its ledger entry and its effects:
+    a yes releases their held messages into the archive, a no destroys them."""
+    with archive.db.write() as session:
+        return apply_level(
+            session,
+            archive.segmenter,
+            community_id,
+            subject,
+            level,
+            actor=actor,
+            method=method,
+            display_name=display_name,
+            at=at,
+        )
+
+
+def set_attribution(
+    archive: Archive,
+    community_id: str,
+    subject: AccountRef,
+    attribution: Attribution,
+    *,
+    actor: Actor,
+    method: Method,
+    display_name: str | None = None,
+    at: datetime | None = None,
+) -> ConsentChange:
+    """Change whether the person's name is shown."""
+    with archive.db.write() as session:
+        return apply_attribution(
+            session,
+            community_id,
+            subject,
+            attribution,
+            actor=actor,
+            method=method,
+            display_name=display_name,
+            at=at,
+        )
+
+
+def _check_actor(subject: AccountRef, actor: Actor, method: Method) -> None:
+    if method in (Method.PAPER, Method.RESTORE):
+        if not actor.steward or (method is Method.PAPER and not actor.evidence):
+            raise ConsentError(
+                f"a paper consent for {subject.key} needs who recorded it and the evidence"
+            )
+        return
+    if actor.account != subject:
+        raise NotYourPromptError(subject.key, actor.label)
+
+
+def apply_level(
+    session: Session,
+    segmenter: Segmenter,
+    community_id: str,
+    subject: AccountRef,
+    level: Level,
+    *,
+    actor: Actor,
+    method: Method,
+    display_name: str | None = None,
+    at: datetime | None = None,
+) -> ConsentChange:
+    """``set_level`` inside a caller's transaction (roster imports apply many at once)."""
+    _check_actor(subject, actor, method)
+    if level is Level.UNKNOWN and method is not Method.RESTORE:
+        raise ConsentError("consent can be all, tagged or none; unknown is only where it starts")
+    when = at or datetime.now(UTC)
+    person = people.ensure_person(session, community_id, subject.platform, subject.user_id)
+    assert person.id is not None
+    current = people.get_consent(session, person.id)
+    old = current.level
+    if level.is_yes and display_name:
+        person.display_name = display_name
+    elif not level.is_yes:
+        person.display_name = None
+    session.add(person)
+    if old == level.value:
+        return ConsentChange(person.id, old, level.value, None)
+    event = people.append_ledger(
+        session,
+        ConsentEvent(
+            community_id=community_id,
+            person_id=person.id,
+            field="level",
+            old_value=old,
+            new_value=level.value,
+            method=method.value,
+            actor=actor.label,
+            recorded_by=actor.steward,
+            evidence=actor.evidence,
+            at=when,
+        ),
+    )
+    current.level = level.value
+    current.level_event_id = event.id
+    current.updated_at = when
+    session.add(current)
+    released = destroyed = 0
+    held = message_store.held_of(session, person.id)
+    if level.is_yes:
+        for item in held:
+            release_held(session, segmenter, item, consent_event_id=event.id)  # type: ignore[arg-type]
+            released += 1
+    elif held:
+        destroyed = erase_held(session, [h.id for h in held if h.id is not None])
+    session.flush()
+    return ConsentChange(person.id, old, level.value, event.id, released, destroyed)
+
+
+def apply_attribution(
+    session: Session,
+    community_id: str,
+    subject: AccountRef,
+    attribution: Attribution,
+    *,
+    actor: Actor,
+    method: Method,
+    display_name: str | None = None,
+    at: datetime | None = None,
+) -> ConsentChange:
+    """``set_attribution`` inside a caller's transaction."""
+    _check_actor(subject, actor, method)
+    when = at or datetime.now(UTC)
+    person = people.ensure_person(session, community_id, subject.platform, subject.user_id)
+    assert person.id is not None
+    current = people.get_consent(session, person.id)
+    if display_name and Level(current.level).is_yes:
+        person.display_name = display_name
+        session.add(person)
+    old = current.attribution
+    if old == attribution.value:
+        return ConsentChange(person.id, old, old, None)
+    event = people.append_ledger(
+        session,
+        ConsentEvent(
+            community_id=community_id,
+            person_id=person.id,
+            field="attribution",
+            old_value=old,
+            new_value=attribution.value,
+            method=method.value,
+            actor=actor.label,
+            recorded_by=actor.steward,
+            evidence=actor.evidence,
+            at=when,
+        ),
+    )
+    current.attribution = attribution.value
+    current.updated_at = when
+    session.add(current)
+    session.flush()
+    return ConsentChange(person.id, old, attribution.value, event.id)
+
+
+def mark_prompted(archive: Archive, community_id: str, account: AccountRef) -> bool:
+    """Record that the bot asked this person unprompted; False if it already had (the bot
+    asks at most once). Creates the person (account id only) if new."""
+    with archive.db.write() as session:
+        person = people.ensure_person(session, community_id, account.platform, account.user_id)
+        assert person.id is not None
+        current = people.get_consent(session, person.id)
+        if current.prompted_at is not None:
+            return False
+        current.prompted_at = datetime.now(UTC)
+        session.add(current)
+        return True
+
+
+def release_held(
+    session: Session, segmenter: Segmenter, held: HeldMessage, *, consent_event_id: int
+) -> Message | None:
+    """Move a held message into the archive under the given ledger entry; tags on it stay."""
+    message = Message(
+        community_id=held.community_id,
+        space_id=held.space_id,
+        platform_message_id=held.platform_message_id,
+        author_id=held.author_id,
+        consent_event_id=consent_event_id,
+        sent_at=held.sent_at,
+        text=held.text,
+        tokens=segmenter.index_tokens(held.text),
+        reply_to=held.reply_to,
+        media_kind=held.media_kind,
+        source="live",
+        kept_at=datetime.now(UTC),
+    )
+    session.delete(held)
+    session.flush()
+    return message_store.add_message(session, message)

@@ -1,0 +1,167 @@
+"""Paper consent: a roster CSV of signed forms, recorded in the consent ledger.
+
+Columns: ``account,level,attribution,recorded_by,recorded_at,evidence`` — for example
+``telegram:123456,all,named,王阿姨 (楼长),2026-10-30T19:00:00+08:00,纸质同意书 #001``.
+The whole file is checked before anything is recorded, so a typo on line 40 does not leave
+lines 1–39 half-applied; a rerun records nothing new (a choice already in force is no change).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from archiver.archive import Archive
+from archiver.consent import Actor, Attribution, Level, Method, apply_attribution, apply_level
+from archiver.errors import CommunityMemoryError, ImportFormatError
+from archiver.events import AccountRef
+from archiver.segmentation import Segmenter
+
+COLUMNS = ("account", "level", "attribution", "recorded_by", "recorded_at", "evidence")
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    """One signed form."""
+
+    line: int
+    account: AccountRef
+    level: Level
+    attribution: Attribution | None
+    recorded_by: str
+    recorded_at: datetime
+    evidence: str
+
+
+def read_roster(path: Path, *, timezone: str) -> list[RosterEntry]:
+    """Read and check a roster; ``ImportFormatError`` names the file and line of the first
+    problem. Times without an offset are read in the community's ``timezone``."""
+    zone = ZoneInfo(timezone)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            header = tuple(name.strip() for name in (reader.fieldnames or ()))
+            missing = [column for column in COLUMNS if column not in header]
+            if missing:
+                raise ImportFormatError(
+                    f"missing column(s) {', '.join(missing)}; the header must be "
+                    + ",".join(COLUMNS),
+                    path=path,
+                )
+            entries: list[RosterEntry] = []
+            seen: dict[AccountRef, int] = {}
+            for row in reader:
+                line = reader.line_num
+                clean = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+                entry = _entry(clean, line, zone, path)
+                if entry.account in seen:
+                    raise ImportFormatError(
+                        f"{entry.account.key} is already on line {seen[entry.account]}",
+                        path=path,
+                        entry=f"line {line}",
+                    )
+                seen[entry.account] = line
+                entries.append(entry)
+    except FileNotFoundError as exc:
+        raise ImportFormatError("file not found", path=path) from exc
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError("not UTF-8 text", path=path) from exc
+    except csv.Error as exc:
+        raise ImportFormatError(f"not a valid CSV file ({exc})", path=path) from exc
+    return entries
+
+
+def _entry(row: dict[str, str], line: int, zone: ZoneInfo, path: Path) -> RosterEntry:
+    where = f"line {line}"
+    try:
+        account = AccountRef.parse(row["account"])
+    except CommunityMemoryError as exc:
+        raise ImportFormatError(str(exc), path=path, entry=where) from exc
+    try:
+        level = Level(row["level"].lower())
+    except ValueError:
+        level = Level.UNKNOWN
+    if level is Level.UNKNOWN:
+        raise ImportFormatError(
+            f"level {row['level']!r} must be all, tagged or none", path=path, entry=where
+        )
+    attribution: Attribution | None = None
+    if row["attribution"]:
+        try:
+            attribution = Attribution(row["attribution"].lower())
+        except ValueError as exc:
+            raise ImportFormatError(
+                f"attribution {row['attribution']!r} must be named or anonymous",
+                path=path,
+                entry=where,
+            ) from exc
+    for column in ("recorded_by", "evidence"):
+        if not row[column]:
+            raise ImportFormatError(
+                f"{column} is empty: a paper consent names who recorded it and the form",
+                path=path,
+                entry=where,
+            )
+    try:
+        recorded_at = datetime.fromisoformat(row["recorded_at"])
+    except ValueError as exc:
+        raise ImportFormatError(
+            f"recorded_at {row['recorded_at']!r} is not a date like 2026-10-30T19:00:00+08:00",
+            path=path,
+            entry=where,
+        ) from exc
+    if recorded_at.tzinfo is None:
+        recorded_at = recorded_at.replace(tzinfo=zone)
+    return RosterEntry(
+        line=line,
+        account=account,
+        level=level,
+        attribution=attribution,
+        recorded_by=row["recorded_by"],
+        recorded_at=recorded_at,
+        evidence=row["evidence"],
+    )
+
+
+def apply_roster(
+    session: Session, segmenter: Segmenter, community_id: str, entries: list[RosterEntry]
+) -> int:
+    """Record the forms in the ledger inside the caller's transaction; returns how many
+    changes were new (a rerun returns 0)."""
+    changes = 0
+    for entry in entries:
+        actor = Actor(steward=entry.recorded_by, evidence=entry.evidence)
+        result = apply_level(
+            session,
+            segmenter,
+            community_id,
+            entry.account,
+            entry.level,
+            actor=actor,
+            method=Method.PAPER,
+            at=entry.recorded_at,
+        )
+        changes += result.changed
+        if entry.attribution is not None:
+            changes += apply_attribution(
+                session,
+                community_id,
+                entry.account,
+                entry.attribution,
+                actor=actor,
+                method=Method.PAPER,
+                at=entry.recorded_at,
+            ).changed
+    return changes
+
+
+def import_roster(archive: Archive, community_id: str, path: Path, *, timezone: str) -> int:
+    """Read, check and record a roster in one transaction; returns the new changes."""
+    entries = read_roster(path, timezone=timezone)
+    with archive.db.write() as session:
+        return apply_roster(session, archive.segmenter, community_id, entries)

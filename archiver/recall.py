@@ -1,0 +1,108 @@
+"""Giving the memory back: search and on-this-day.
+
+Both return ``KeptMessage``s in the community's time zone, with the author's name only when
+they chose ``named`` (``author`` is None for "a neighbour": the bot picks the words).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from archiver.archive import Archive
+from archiver.consent import Attribution
+from archiver.errors import UnknownCommunityError
+from storage import communities
+from storage.search import MessageRow, first_message_at, messages_in_ranges, search_tokens
+
+MAX_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class KeptMessage:
+    """A kept message as residents see it."""
+
+    id: int
+    space: str
+    platform_message_id: str
+    sent_at: datetime  # in the community's time zone
+    text: str
+    author: str | None  # None: anonymous ("a neighbour")
+    tags: int
+
+    def to_json(self) -> dict[str, object]:
+        """The ``--json`` form (stable keys)."""
+        return {
+            "id": self.id,
+            "space": self.space,
+            "platform_message_id": self.platform_message_id,
+            "sent_at": self.sent_at.isoformat(),
+            "text": self.text,
+            "author": self.author,
+            "tags": self.tags,
+        }
+
+
+def _zone(archive: Archive, community_id: str) -> ZoneInfo:
+    with archive.db.read() as session:
+        community = communities.get_community(session, community_id)
+    if community is None:
+        raise UnknownCommunityError(community_id)
+    return ZoneInfo(community.timezone)
+
+
+def _shown(row: MessageRow, zone: ZoneInfo) -> KeptMessage:
+    named = row.attribution == Attribution.NAMED.value and row.author_name
+    return KeptMessage(
+        id=row.id,
+        space=row.space,
+        platform_message_id=row.platform_message_id,
+        sent_at=row.sent_at.astimezone(zone),
+        text=row.text,
+        author=row.author_name if named else None,
+        tags=row.tag_count,
+    )
+
+
+def search(archive: Archive, community_id: str, query: str, limit: int = 5) -> list[KeptMessage]:
+    """Kept messages of the community containing every word of ``query``, newest first.
+
+    The query is cut into words like the archive's texts were, so 电梯 finds 电梯 and 电梯间.
+    """
+    zone = _zone(archive, community_id)
+    tokens = archive.segmenter.query_tokens(query)
+    with archive.db.read() as session:
+        rows = search_tokens(session, community_id, tokens, max(0, min(limit, MAX_LIMIT)))
+    return [_shown(row, zone) for row in rows]
+
+
+def on_this_day(
+    archive: Archive, community_id: str, day: date, limit: int = 3
+) -> list[KeptMessage]:
+    """Kept messages from the same month and day in earlier years (in the community's time
+    zone), most-tagged first. On 28 February of a common year, 29 February of earlier leap
+    years counts too, so those memories are not lost three years in four."""
+    zone = _zone(archive, community_id)
+    with archive.db.read() as session:
+        first = first_message_at(session, community_id)
+        if first is None:
+            return []
+        ranges = []
+        for year in range(first.astimezone(zone).year, day.year):
+            days = []
+            if day.month == 2 and day.day == 29:
+                if calendar.isleap(year):
+                    days.append(date(year, 2, 29))
+            else:
+                days.append(date(year, day.month, day.day))
+                if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
+                    if calendar.isleap(year):
+                        days.append(date(year, 2, 29))
+            for local_day in days:
+                start = datetime.combine(local_day, time(0), zone)
+                end = datetime.combine(local_day + timedelta(days=1), time(0), zone)
+                ranges.append((start, end))
+        rows = messages_in_ranges(session, community_id, ranges, max(0, min(limit, MAX_LIMIT)))
+    return [_shown(row, zone) for row in rows]

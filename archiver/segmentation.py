@@ -1,0 +1,56 @@
+"""Word segmentation for search and keywords.
+
+``rjieba`` (jieba-rs) cuts with jieba's own dictionary about 20× faster than ``jieba``; with HMM
+off the two agree token for token, so we keep HMM off: the same text always gives the same
+tokens, and a query is cut exactly the way the indexed text was. Unknown two-character names
+fall apart into single characters on both sides, which still matches.
+
+Indexing uses jieba's search mode (``cut_for_search``), which adds the shorter words inside
+long ones (电梯间 → 电梯, 电梯间), so a query for a two-character word finds longer compounds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import rjieba
+
+
+class Segmenter:
+    """One loaded dictionary, shared by everything in the process. Create it once."""
+
+    def __init__(self, words: Iterable[str] = ()) -> None:
+        self._jieba = rjieba.Jieba()
+        for word in words:
+            self.add_word(word)
+
+    def add_word(self, word: str) -> None:
+        """Teach the segmenter a community word (a building's name, a neighbour's nickname).
+
+        Texts indexed before keep their old tokens until they are re-indexed.
+        """
+        word = word.strip()
+        if word:
+            self._jieba.add_word(word, None, None)
+
+    def index_tokens(self, text: str) -> str:
+        """The space-joined, lower-cased tokens stored in ``message.tokens``."""
+        return " ".join(_keep(self._jieba.cut_for_search(text, False)))
+
+    def query_tokens(self, query: str) -> list[str]:
+        """The distinct tokens of a search query, in order; all must match."""
+        seen: dict[str, None] = {}
+        for token in _keep(self._jieba.cut(query, False)):
+            seen.setdefault(token, None)
+        return list(seen)
+
+
+def _keep(tokens: Iterable[str]) -> list[str]:
+    """Lower-cased tokens with at least one letter or digit (drops spaces, punctuation, emoji)."""
+    kept = []
+    for token in tokens:
+        if token.isspace():
+            continue
+        if any(ch.isalnum() for ch in token):
+            kept.append(token.lower())
+    return kept

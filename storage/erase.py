@@ -1,0 +1,113 @@
+"""Erasure: removing rows so that nothing readable is left behind.
+
+Deleting rows is not enough on its own: SQLite keeps deleted bytes in free pages and the WAL,
+and FTS5 keeps deleted tokens in older index segments until they are merged. So erasure runs
+with ``secure_delete`` on (freed pages are zeroed), merges the full-text index (``optimize``)
+in the same transaction, and afterwards checkpoints and truncates the WAL. On PostgreSQL the
+rows are deleted and the tables vacuumed, which makes the space reusable; the bytes of dead
+tuples are overwritten only as the space is reused (documented in docs/consent.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Table, delete, tuple_, update
+from sqlmodel import Session, col, select
+
+from storage.db import Database
+from storage.models import HeldMessage, Message, MessageVersion, Person, Story, Tag
+
+_ERASED_TABLES = ("message", "message_version", "held_message", "tag", "person", "story")
+
+
+def _t(model: object) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+def erase_messages(session: Session, message_ids: Sequence[int]) -> int:
+    """Delete kept messages with their versions and every tag on them; returns how many."""
+    if not message_ids:
+        return 0
+    ids = list(message_ids)
+    keys = list(
+        session.exec(
+            select(Message.space_id, Message.platform_message_id).where(col(Message.id).in_(ids))
+        )
+    )
+    conn = session.connection()
+    conn.execute(delete(_t(MessageVersion)).where(_t(MessageVersion).c.message_id.in_(ids)))
+    if keys:
+        conn.execute(
+            delete(_t(Tag)).where(
+                tuple_(_t(Tag).c.space_id, _t(Tag).c.platform_message_id).in_(keys)
+            )
+        )
+    result = conn.execute(delete(_t(Message)).where(_t(Message).c.id.in_(ids)))
+    return int(result.rowcount or 0)
+
+
+def erase_held(session: Session, held_ids: Sequence[int]) -> int:
+    """Destroy held copies and the tags waiting on them; returns how many."""
+    if not held_ids:
+        return 0
+    ids = list(held_ids)
+    keys = list(
+        session.exec(
+            select(HeldMessage.space_id, HeldMessage.platform_message_id).where(
+                col(HeldMessage.id).in_(ids)
+            )
+        )
+    )
+    conn = session.connection()
+    if keys:
+        conn.execute(
+            delete(_t(Tag)).where(
+                tuple_(_t(Tag).c.space_id, _t(Tag).c.platform_message_id).in_(keys)
+            )
+        )
+    result = conn.execute(delete(_t(HeldMessage)).where(_t(HeldMessage).c.id.in_(ids)))
+    return int(result.rowcount or 0)
+
+
+def erase_contributions(session: Session, person_id: int) -> tuple[int, int, int]:
+    """Everything a person contributed: their kept and held messages, the tags they made,
+    their display name, their name on stories. Returns (messages, held, tags)."""
+    message_ids = list(session.exec(select(Message.id).where(Message.author_id == person_id)))
+    held_ids = list(session.exec(select(HeldMessage.id).where(HeldMessage.author_id == person_id)))
+    messages = erase_messages(session, [i for i in message_ids if i is not None])
+    held = erase_held(session, [i for i in held_ids if i is not None])
+    conn = session.connection()
+    tags = conn.execute(delete(_t(Tag)).where(_t(Tag).c.tagger_id == person_id)).rowcount or 0
+    conn.execute(
+        update(_t(Story)).where(_t(Story).c.created_by == person_id).values(created_by=None)
+    )
+    conn.execute(update(_t(Person)).where(_t(Person).c.id == person_id).values(display_name=None))
+    return messages, held, int(tags)
+
+
+def merge_search_index(session: Session) -> None:
+    """Rewrite the SQLite full-text index without the deleted entries (inside the erasing
+    transaction, so erased tokens never outlive the commit)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql(
+            "INSERT INTO message_fts(message_fts) VALUES ('optimize')"
+        )
+
+
+def purge_residue(db: Database) -> None:
+    """After an erasure commits: move the WAL into the database file and truncate it (SQLite),
+    or vacuum the tables that held the erased rows (PostgreSQL)."""
+    if db.is_sqlite:
+        # Outside any transaction: a checkpoint cannot pass a snapshot that is still open.
+        raw = db.engine.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
+    else:
+        with db.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            for table in _ERASED_TABLES:
+                conn.exec_driver_sql(f"VACUUM {table}")

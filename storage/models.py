@@ -1,0 +1,211 @@
+"""The archive's tables (SQLModel).
+
+Times are stored as naive UTC datetimes (``DateTime`` without zone) on both backends, so
+comparisons and indexes behave the same on SQLite and PostgreSQL; the archiver converts to the
+community's time zone at the edges. Platform ids (chats, users, messages) are strings.
+
+The schema itself is owned by the Alembic migrations in ``storage/migrations``; these classes
+must match them (``tests/test_migrations.py`` checks that they do).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Community(SQLModel, table=True):
+    """A neighbourhood: one archive, its settings and its spaces."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    language: str = Field(default="zh", max_length=8)
+    timezone: str = Field(default="Asia/Shanghai", max_length=64)
+    keep_emoji: str = Field(default="📌", max_length=32)
+    hold_hours: int = 72
+    created_at: datetime
+
+
+class Space(SQLModel, table=True):
+    """One chat of a community (a Telegram group or a Matrix room)."""
+
+    __table_args__ = (UniqueConstraint("platform", "chat_id", name="uq_space_platform_chat"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: str = Field(foreign_key="community.id", index=True, max_length=64)
+    platform: str = Field(max_length=16)
+    chat_id: str = Field(max_length=255)
+    title: str | None = None
+    active: bool = True
+    created_at: datetime
+
+
+class Person(SQLModel, table=True):
+    """A resident within one community.
+
+    ``display_name`` is filled only while the person has said yes (level ``all`` or
+    ``tagged``); for anyone else the archive holds nothing but their accounts and consent.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: str = Field(foreign_key="community.id", index=True, max_length=64)
+    display_name: str | None = None
+    created_at: datetime
+
+
+class Account(SQLModel, table=True):
+    """A platform account (``telegram:123``, ``matrix:@a:b.org``) of a person in a community."""
+
+    __table_args__ = (
+        UniqueConstraint("community_id", "platform", "user_id", name="uq_account_user"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: str = Field(foreign_key="community.id", max_length=64)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    platform: str = Field(max_length=16)
+    user_id: str = Field(max_length=255)
+
+
+class Consent(SQLModel, table=True):
+    """A person's current consent (the latest state the ledger leads to)."""
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    level: str = Field(default="unknown", max_length=16)
+    attribution: str = Field(default="anonymous", max_length=16)
+    # The ledger entry that set the current level: messages kept under it point there too.
+    level_event_id: int | None = None
+    # When the bot last asked unprompted (it asks at most once).
+    prompted_at: datetime | None = None
+    updated_at: datetime
+
+
+class ConsentEvent(SQLModel, table=True):
+    """The append-only consent ledger: one row per change, never updated or deleted.
+
+    ``field`` is ``level``, ``attribution``, ``message`` (a yes/no for one held message,
+    identified by ``space_id`` and ``platform_message_id``) or ``erasure`` (a ``forget``).
+    """
+
+    __tablename__ = "consent_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: str = Field(foreign_key="community.id", max_length=64)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    field: str = Field(max_length=16)
+    old_value: str | None = Field(default=None, max_length=32)
+    new_value: str = Field(max_length=32)
+    method: str = Field(max_length=16)
+    actor: str = Field(max_length=300)
+    recorded_by: str | None = None
+    evidence: str | None = None
+    space_id: int | None = None
+    platform_message_id: str | None = Field(default=None, max_length=64)
+    at: datetime
+
+
+class Message(SQLModel, table=True):
+    """A kept message. Every row points to the ledger entry that allowed keeping it."""
+
+    __table_args__ = (
+        UniqueConstraint("space_id", "platform_message_id", name="uq_message_platform"),
+        Index("ix_message_community_sent", "community_id", "sent_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: str = Field(foreign_key="community.id", max_length=64)
+    space_id: int = Field(foreign_key="space.id")
+    platform_message_id: str = Field(max_length=64)
+    author_id: int = Field(foreign_key="person.id", index=True)
+    consent_event_id: int = Field(foreign_key="consent_event.id")
+    sent_at: datetime
+    edited_at: datetime | None = None
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    # Space-joined, lower-cased segmenter tokens: what full-text search indexes.
+    tokens: str = Field(sa_column=Column(Text, nullable=False))
+    reply_to: str | None = Field(default=None, max_length=64)
+    media_kind: str | None = Field(default=None, max_length=32)
+    source: str = Field(default="live", max_length=32)
+    kept_at: datetime
+
+
+class MessageVersion(SQLModel, table=True):
+    """An earlier text of an edited message."""
+
+    __tablename__ = "message_version"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    valid_from: datetime
+    replaced_at: datetime
+
+
+class HeldMessage(SQLModel, table=True):
+    """A tagged message whose author has not answered yet: kept apart, never searched or shown,
+    released into ``message`` on yes, destroyed on no or when ``expires_at`` passes."""
+
+    __tablename__ = "held_message"
+    __table_args__ = (UniqueConstraint("space_id", "platform_message_id", name="uq_held_platform"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: str = Field(foreign_key="community.id", max_length=64)
+    space_id: int = Field(foreign_key="space.id")
+    platform_message_id: str = Field(max_length=64)
+    author_id: int = Field(foreign_key="person.id", index=True)
+    sent_at: datetime
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    reply_to: str | None = Field(default=None, max_length=64)
+    media_kind: str | None = Field(default=None, max_length=32)
+    held_at: datetime
+    expires_at: datetime = Field(index=True)
+
+
+class Story(SQLModel, table=True):
+    """A named thread of memory ("the lift fight") that tags can file messages into."""
+
+    __table_args__ = (UniqueConstraint("community_id", "name", name="uq_story_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: str = Field(foreign_key="community.id", max_length=64)
+    name: str = Field(max_length=200)
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime
+
+
+class Tag(SQLModel, table=True):
+    """Someone asked to keep a message. Points at the message by its platform id, so a tag can
+    wait on a held message and survive its release."""
+
+    __table_args__ = (
+        UniqueConstraint(
+            "space_id", "platform_message_id", "tagger_id", name="uq_tag_message_tagger"
+        ),
+        Index("ix_tag_message", "space_id", "platform_message_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: str = Field(foreign_key="community.id", max_length=64)
+    space_id: int = Field(foreign_key="space.id")
+    platform_message_id: str = Field(max_length=64)
+    # None for tags read from an export that does not say who reacted.
+    tagger_id: int | None = Field(default=None, foreign_key="person.id")
+    story_id: int | None = Field(default=None, foreign_key="story.id")
+    method: str = Field(max_length=16)
+    created_at: datetime
+
+
+class Post(SQLModel, table=True):
+    """The bot's own posts (digests, memories), unique per community, kind and period."""
+
+    __table_args__ = (UniqueConstraint("community_id", "kind", "period", name="uq_post_period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: str = Field(foreign_key="community.id", max_length=64)
+    kind: str = Field(max_length=32)
+    period: str = Field(max_length=32)
+    status: str = Field(default="pending", max_length=16)
+    created_at: datetime
+    sent_at: datetime | None = None
