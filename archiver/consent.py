@@ -28,7 +28,7 @@ from archiver.events import AccountRef
 from archiver.segmentation import Segmenter
 from storage import messages as message_store
 from storage import people
-from storage.erase import erase_held
+from storage.erase import erase_held, purge_residue
 from storage.models import ConsentEvent, HeldMessage, Message
 
 
@@ -131,9 +131,10 @@ def set_level(
     at: datetime | None = None,
 ) -> ConsentChange:
     """Change a person's level, in one transaction with its ledger entry and its effects:
-    a yes releases their held messages into the archive, a no destroys them."""
+    a yes releases their held messages into the archive, a no destroys them (leaving no
+    residue, like ``forget``)."""
     with archive.db.write() as session:
-        return apply_level(
+        change = apply_level(
             session,
             archive.segmenter,
             community_id,
@@ -144,6 +145,9 @@ def set_level(
             display_name=display_name,
             at=at,
         )
+    if change.destroyed:
+        purge_residue(archive.db)
+    return change
 
 
 def set_attribution(
@@ -194,7 +198,8 @@ def apply_level(
     display_name: str | None = None,
     at: datetime | None = None,
 ) -> ConsentChange:
-    """``set_level`` inside a caller's transaction (roster imports apply many at once)."""
+    """``set_level`` inside a caller's transaction (roster imports apply many at once).
+    When the change ``destroyed`` held copies, the caller runs ``purge_residue`` after commit."""
     _check_actor(subject, actor, method)
     if level is Level.UNKNOWN and method is not Method.RESTORE:
         raise ConsentError("consent can be all, tagged or none; unknown is only where it starts")

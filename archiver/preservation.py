@@ -8,13 +8,14 @@ author    on a tag
 all       kept (it usually is already); the tag is recorded
 tagged    kept under their ``tagged`` ledger entry; the tag is recorded
 unknown   held apart (never searched or shown) until they answer, at most
-          ``hold_hours``; the bot asks them. Tagging your own message is a yes.
+          ``hold_hours``; the bot asks them. Tagging your own message (held or
+          not yet) is a yes to keeping it.
 none      refused politely; nothing is stored
 ========  =====================================================================
 
 ``unkeep`` removes the caller's tag; a message that was kept only because it was tagged (its
-author chose ``tagged``) leaves the archive with its last tag, and a held copy with no tags
-left is destroyed.
+author chose ``tagged``, or said yes to that one message) leaves the archive with its last tag,
+one kept under its author's ``all`` stays, and a held copy with no tags left is destroyed.
 """
 
 from __future__ import annotations
@@ -69,13 +70,14 @@ def tag_message(archive: Archive, event: TagEvent) -> TagResult:
         tagger = people.ensure_person(
             session, space.community_id, event.tagger.platform, event.tagger.user_id
         )
-        story_id = None
-        if event.story:
-            story_id = message_store.ensure_story(
-                session, space.community_id, event.story.strip(), tagger.id
-            ).id
 
         def add_tag() -> bool:
+            # The story is made with the first tag filed into it, never for a refused tag.
+            story_id = None
+            if event.story and event.story.strip():
+                story_id = message_store.ensure_story(
+                    session, space.community_id, event.story.strip(), tagger.id
+                ).id
             _tag, new = message_store.add_tag(
                 session,
                 Tag(
@@ -95,6 +97,28 @@ def tag_message(archive: Archive, event: TagEvent) -> TagResult:
             outcome = TagOutcome.KEPT if add_tag() else TagOutcome.ALREADY
             return TagResult(outcome, space.community_id, message_id=kept.id)
         held = message_store.get_held(session, space.id, event.message_id)
+        if held is not None and held.author_id == tagger.id:
+            # The author tags their own held message: that is their yes to keeping it.
+            assert tagger.id is not None
+            answer = _record_message_answer(
+                session,
+                space.community_id,
+                tagger.id,
+                space.id,
+                event.message_id,
+                True,
+                actor=event.tagger,
+                method=Method.COMMAND,
+                at=now,
+            )
+            assert answer.id is not None
+            released = release_held(session, archive.segmenter, held, consent_event_id=answer.id)
+            add_tag()
+            return TagResult(
+                TagOutcome.KEPT,
+                space.community_id,
+                message_id=released.id if released is not None else None,
+            )
         if held is not None:
             add_tag()
             return TagResult(TagOutcome.WAITING, space.community_id, expires_at=held.expires_at)
@@ -279,16 +303,23 @@ def unkeep(archive: Archive, chat: ChatRef, message_id: str, *, tagger: AccountR
             erase_held(session, [held.id])
             erased = True
         kept = message_store.get_message(session, space.id, message_id)
-        if kept is not None and kept.id is not None:
-            level = Level(people.get_consent(session, kept.author_id).level)
-            if level is not Level.ALL:
-                erase_messages(session, [kept.id])
-                erased = True
+        if kept is not None and kept.id is not None and not _kept_under_all(session, kept):
+            erase_messages(session, [kept.id])
+            erased = True
         if erased:
             merge_search_index(session)
     if erased:
         purge_residue(archive.db)
     return True
+
+
+def _kept_under_all(session: Session, message: Message) -> bool:
+    """True when the message would be kept without any tag: its author's level is ``all``
+    now, or it was kept under their ``all`` (what was kept under an earlier yes stays)."""
+    if Level(people.get_consent(session, message.author_id).level) is Level.ALL:
+        return True
+    entry = session.get(ConsentEvent, message.consent_event_id)
+    return entry is not None and entry.field == "level" and entry.new_value == Level.ALL.value
 
 
 def purge_expired(archive: Archive, now: datetime | None = None) -> int:

@@ -91,15 +91,13 @@ def on_this_day(
             return []
         ranges = []
         for year in range(first.astimezone(zone).year, day.year):
-            days = []
-            if day.month == 2 and day.day == 29:
-                if calendar.isleap(year):
-                    days.append(date(year, 2, 29))
+            leap = calendar.isleap(year)
+            if (day.month, day.day) == (2, 29):
+                days = [date(year, 2, 29)] if leap else []
             else:
-                days.append(date(year, day.month, day.day))
-                if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
-                    if calendar.isleap(year):
-                        days.append(date(year, 2, 29))
+                days = [date(year, day.month, day.day)]
+                if (day.month, day.day) == (2, 28) and leap and not calendar.isleap(day.year):
+                    days.append(date(year, 2, 29))
             for local_day in days:
                 start = datetime.combine(local_day, time(0), zone)
                 end = datetime.combine(local_day + timedelta(days=1), time(0), zone)

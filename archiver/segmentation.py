@@ -45,11 +45,17 @@ class Segmenter:
         return list(seen)
 
 
+# Longer "words" are runs like a pasted key or "aaaa…": nobody searches for them, and
+# PostgreSQL refuses to index a word of 2,048 bytes or more (a CJK character is 3 bytes).
+MAX_TOKEN_CHARS = 100
+
+
 def _keep(tokens: Iterable[str]) -> list[str]:
-    """Lower-cased tokens with at least one letter or digit (drops spaces, punctuation, emoji)."""
+    """Lower-cased tokens with at least one letter or digit (drops spaces, punctuation, emoji)
+    and at most ``MAX_TOKEN_CHARS`` long, the same for texts and queries on both backends."""
     kept = []
     for token in tokens:
-        if token.isspace():
+        if token.isspace() or len(token) > MAX_TOKEN_CHARS:
             continue
         if any(ch.isalnum() for ch in token):
             kept.append(token.lower())

@@ -128,8 +128,10 @@ def _translated_errors(url: str) -> Iterator[None]:
 
 
 def _is_operational(exc: DBAPIError) -> bool:
+    # A bare DatabaseError (not a subclass such as IntegrityError) is sqlite3's "file is not a
+    # database" / "database disk image is malformed": the file, not the program, is at fault.
     name = type(exc.orig).__name__
-    return name in ("OperationalError", "InterfaceError")
+    return name in ("OperationalError", "InterfaceError", "DatabaseError")
 
 
 def _first_line(exc: BaseException | None) -> str:

@@ -326,3 +326,10 @@ def set_display_names(session: Session, names: dict[int, str]) -> None:
     conn = session.connection()
     for person_id, name in names.items():
         conn.execute(update(table).where(table.c.id == person_id).values(display_name=name))
+
+
+def count_tags_by(session: Session, person_id: int) -> int:
+    """How many tags this person made."""
+    return int(
+        session.exec(select(func.count()).select_from(Tag).where(Tag.tagger_id == person_id)).one()
+    )

@@ -10,7 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from storage.db import Database
+from storage.db import Database, _translated_errors
 from storage.errors import StorageError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -33,7 +33,7 @@ def head_revision() -> str:
 
 def current_revision(db: Database) -> str | None:
     """The archive's schema revision, or None for an empty database."""
-    with db.engine.connect() as conn:
+    with _translated_errors(db.url), db.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -52,7 +52,8 @@ def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str]:
                 f"the archive has schema revision {before}, which this release does not know: "
                 "it was written by a newer Community Memory; upgrade the software"
             ) from exc
-    command.upgrade(_alembic_config(db), revision)
+    with _translated_errors(db.url):
+        command.upgrade(_alembic_config(db), revision)
     after = current_revision(db)
     assert after is not None
     return before, after

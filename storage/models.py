@@ -1,8 +1,13 @@
 """The archive's tables (SQLModel).
 
-Times are stored as naive UTC datetimes (``DateTime`` without zone) on both backends, so
-comparisons and indexes behave the same on SQLite and PostgreSQL; the archiver converts to the
-community's time zone at the edges. Platform ids (chats, users, messages) are strings.
+Times are timezone-aware in Python and stored in UTC (SQLModel's ``UTCDateTime``):
+``timestamptz`` on PostgreSQL, UTC text without offset on SQLite, so comparisons and indexes
+behave the same on both; a naive datetime is refused when bound. They come back aware, in UTC;
+the archiver converts to the community's time zone at the edges. Platform ids (chats, users,
+messages) are strings.
+
+Message texts are ``ChatText``: PostgreSQL cannot store the NUL character, so it is dropped on
+both backends and a text reads back the same whichever backend holds it.
 
 The schema itself is owned by the Alembic migrations in ``storage/migrations``; these classes
 must match them (``tests/test_migrations.py`` checks that they do).
@@ -11,9 +16,22 @@ must match them (``tests/test_migrations.py`` checks that they do).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Dialect, Index, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+
+class ChatText(TypeDecorator[str]):
+    """``Text`` without NUL characters (which PostgreSQL refuses in text columns)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            return value.replace("\x00", "")
+        return value
 
 
 class Community(SQLModel, table=True):
@@ -122,7 +140,7 @@ class Message(SQLModel, table=True):
     consent_event_id: int = Field(foreign_key="consent_event.id")
     sent_at: datetime
     edited_at: datetime | None = None
-    text: str = Field(sa_column=Column(Text, nullable=False))
+    text: str = Field(sa_column=Column(ChatText, nullable=False))
     # Space-joined, lower-cased segmenter tokens: what full-text search indexes.
     tokens: str = Field(sa_column=Column(Text, nullable=False))
     reply_to: str | None = Field(default=None, max_length=64)
@@ -138,7 +156,7 @@ class MessageVersion(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="message.id", index=True)
-    text: str = Field(sa_column=Column(Text, nullable=False))
+    text: str = Field(sa_column=Column(ChatText, nullable=False))
     valid_from: datetime
     replaced_at: datetime
 
@@ -156,7 +174,7 @@ class HeldMessage(SQLModel, table=True):
     platform_message_id: str = Field(max_length=64)
     author_id: int = Field(foreign_key="person.id", index=True)
     sent_at: datetime
-    text: str = Field(sa_column=Column(Text, nullable=False))
+    text: str = Field(sa_column=Column(ChatText, nullable=False))
     reply_to: str | None = Field(default=None, max_length=64)
     media_kind: str | None = Field(default=None, max_length=32)
     held_at: datetime

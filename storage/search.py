@@ -111,7 +111,7 @@ def search_tokens(
             ts_query=query
         )
     stmt = stmt.order_by(col(Message.sent_at).desc(), col(Message.id).desc()).limit(limit)
-    return _to_rows(list(session.execute(stmt).tuples()))
+    return _to_rows(list(session.execute(stmt)))
 
 
 def first_message_at(session: Session, community_id: str) -> datetime | None:
@@ -145,7 +145,7 @@ def messages_in_ranges(
         .order_by(literal_column("tag_count").desc(), col(Message.sent_at), col(Message.id))
         .limit(limit)
     )
-    return _to_rows(list(session.execute(stmt).tuples()))
+    return _to_rows(list(session.execute(stmt)))
 
 
 def message_rows(session: Session, message_ids: Sequence[int]) -> list[MessageRow]:
@@ -153,7 +153,7 @@ def message_rows(session: Session, message_ids: Sequence[int]) -> list[MessageRo
     if not message_ids:
         return []
     rows = _to_rows(
-        list(session.execute(_rows_select().where(col(Message.id).in_(message_ids))).tuples())
+        list(session.execute(_rows_select().where(col(Message.id).in_(message_ids))))
     )
     by_id = {row.id: row for row in rows}
     return [by_id[i] for i in message_ids if i in by_id]

@@ -199,8 +199,9 @@ class _MessageBuilder:
 def _message_factory() -> Callable[..., ExportedMessage]:
     """The fastest way to build an ExportedMessage that gives the same object as the class."""
     fields = ExportedMessage.__dataclass_fields__
-    args = (0, "0", datetime(2020, 1, 1, tzinfo=UTC), "1", "a", "t", "2", None, "photo", (), True)
-    if tuple(fields) == _MessageBuilder.__slots__:
+    sent, edited = datetime(2020, 1, 1, tzinfo=UTC), datetime(2021, 1, 1, tzinfo=UTC)
+    args = (0, "0", sent, "1", "a", "t", "2", edited, "photo", (), True)  # all distinct
+    if sorted(fields) == sorted(_MessageBuilder.__slots__):
         try:
             probe: object = _MessageBuilder(*args)
         except TypeError:  # __class__ assignment refused by this interpreter
@@ -381,9 +382,10 @@ def _chat_header(document: object, path: Path) -> tuple[ExportedChat, int, list[
     chat_type = document.get("type")
     bare_id = document.get("id")
     if chat_type is None or bare_id is None:
-        missing = " and ".join(k for k in ("type", "id") if document.get(k) is None)
+        missing = [f"'{key}'" for key in ("type", "id") if document.get(key) is None]
+        verb = "are" if len(missing) > 1 else "is"
         raise ImportFormatError(
-            f"not a Telegram chat export: the chat's {missing} is missing "
+            f"not a Telegram chat export: the chat's {' and '.join(missing)} {verb} missing "
             "(a Telegram Desktop export starts with 'name', 'type', 'id' and 'messages')",
             path=path,
         )
@@ -531,10 +533,9 @@ class TelegramExport:
 
         for index, raw in enumerate(messages):
             messages[index] = None  # release the raw entry as we go
-            if raw.__class__ is not dict:
+            if type(raw) is not dict:
                 yield MalformedEntry(index, None, f"entry is {_json_kind(raw)}, not an object")
                 continue
-            assert isinstance(raw, dict)
             get = raw.get
             kind = get("type")
             if kind != "message":
@@ -555,7 +556,7 @@ class TelegramExport:
 
             # -- sent_at
             stamp = get("date_unixtime")
-            if stamp.__class__ is str and stamp.isdecimal():
+            if stamp.__class__ is str:
                 try:
                     sent_at = from_ts(int(stamp), utc)
                 except (OverflowError, OSError, ValueError):
@@ -771,18 +772,10 @@ class TelegramExport:
     @staticmethod
     def _unix_date(value: object) -> datetime | None:
         """A ``*_unixtime`` value (string of digits, or a number) in UTC, or ``None``."""
-        if value.__class__ is str:
-            assert isinstance(value, str)
-            if not value.isdecimal():
-                return None
-            seconds = int(value)
-        elif value.__class__ is int:
-            assert isinstance(value, int)
-            seconds = value
-        else:
+        if not isinstance(value, str | int) or isinstance(value, bool):
             return None
         try:
-            return datetime.fromtimestamp(seconds, UTC)
+            return datetime.fromtimestamp(int(value), UTC)
         except (OverflowError, OSError, ValueError):
             return None
 

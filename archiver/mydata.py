@@ -1,0 +1,71 @@
+"""``mydata``: everything the archive holds about one person, for them to see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from storage import messages as message_store
+from storage import people
+
+from archiver.archive import Archive
+from archiver.consent import Attribution, Level
+from archiver.events import AccountRef
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerLine:
+    """One consent change as the person sees it."""
+
+    at: str
+    field: str
+    old: str | None
+    new: str
+    method: str
+
+
+@dataclass(frozen=True, slots=True)
+class PersonData:
+    """What the archive holds about a person in one community."""
+
+    account: AccountRef
+    known: bool
+    level: Level = Level.UNKNOWN
+    attribution: Attribution = Attribution.ANONYMOUS
+    display_name: str | None = None
+    accounts: tuple[str, ...] = ()
+    messages: int = 0
+    versions: int = 0
+    held: int = 0
+    tags_made: int = 0
+    ledger: tuple[LedgerLine, ...] = field(default_factory=tuple)
+
+
+def what_we_hold(archive: Archive, community_id: str, account: AccountRef) -> PersonData:
+    """Counts and consent history for ``account`` in the community (no one else's data)."""
+    with archive.db.read() as session:
+        person = people.find_person(session, community_id, account.platform, account.user_id)
+        if person is None or person.id is None:
+            return PersonData(account=account, known=False)
+        consent = people.get_consent(session, person.id)
+        kept = message_store.messages_of(session, person.id)
+        versions = sum(
+            len(message_store.versions_of(session, m.id)) for m in kept if m.id is not None
+        )
+        return PersonData(
+            account=account,
+            known=True,
+            level=Level(consent.level),
+            attribution=Attribution(consent.attribution),
+            display_name=person.display_name,
+            accounts=tuple(
+                f"{a.platform}:{a.user_id}" for a in people.accounts_of(session, person.id)
+            ),
+            messages=len(kept),
+            versions=versions,
+            held=len(message_store.held_of(session, person.id)),
+            tags_made=message_store.count_tags_by(session, person.id),
+            ledger=tuple(
+                LedgerLine(e.at.isoformat(), e.field, e.old_value, e.new_value, e.method)
+                for e in people.ledger(session, person.id)
+            ),
+        )

@@ -1,0 +1,459 @@
+"""The ``community-memory`` command line (Typer).
+
+Thin by design: each command opens what it needs, calls one archiver function, prints the
+result, and turns our exceptions into one line on stderr and exit code 1. Progress bars go to
+stderr and only on a terminal, so pipes stay clean.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from enum import StrEnum
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from archiver.archive import Archive, open_archive
+from archiver.community import CommunitySettings, ensure_community, load_community
+from archiver.consent import Actor
+from archiver.errors import CommunityMemoryError, StorageError, UnknownCommunityError
+from archiver.events import AccountRef
+from archiver.importers.telegram import ImportReport, import_telegram
+from archiver.recall import KeptMessage
+from bot.config import Config, load_config, resolve_config_path
+from bot.texts import text
+
+app = typer.Typer(
+    help="Community Memory: a consent-first memory for residents' group chats.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def friendly(command: Callable[P, R]) -> Callable[P, R]:
+    """Report our own errors as one line on stderr and exit 1 — never a traceback for a
+    user mistake. Anything else is a bug and keeps its traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except (CommunityMemoryError, StorageError) as exc:
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err.print("interrupted", markup=False)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _version() -> str:
+    try:
+        return version("community-memory")
+    except PackageNotFoundError:  # running from a source tree without install
+        return "unknown"
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Config file (default: $COMMUNITY_MEMORY_CONFIG, else ./config.toml if it "
+            "exists, else built-in defaults with SQLite at ./community-memory.db).",
+            show_default=False,
+        ),
+    ] = None,
+    show_version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Community Memory keeps only what residents agreed to keep, in an archive they own."""
+    if show_version:
+        out.print(f"community-memory {_version()}")
+        raise typer.Exit()
+    ctx.obj = config
+
+
+def _config(ctx: typer.Context) -> Config:
+    path = resolve_config_path(ctx.obj, os.environ)
+    return load_config(path)
+
+
+def _open(config: Config, *, migrate: bool) -> Archive:
+    """Open the configured archive. Read-only commands never create or upgrade it."""
+    url = config.storage.url
+    if not migrate and url.startswith("sqlite:///"):
+        file = Path(url.removeprefix("sqlite:///"))
+        if not file.exists():
+            raise StorageError(
+                f"no archive at {file}: import a chat first, or run `community-memory db upgrade`"
+            )
+    archive = open_archive(url, migrate=migrate)
+    try:
+        for community in config.communities:
+            if migrate:
+                ensure_community(archive, community.to_settings())
+    except BaseException:
+        archive.close()
+        raise
+    return archive
+
+
+@contextmanager
+def _archive(ctx: typer.Context, *, migrate: bool) -> Iterator[tuple[Config, Archive]]:
+    config = _config(ctx)
+    archive = _open(config, migrate=migrate)
+    try:
+        yield config, archive
+    finally:
+        archive.close()
+
+
+def _settings(config: Config, archive: Archive, community_id: str) -> CommunitySettings:
+    """The community as configured, else as stored; unknown → one-line error."""
+    configured = config.community(community_id)
+    if configured is not None:
+        return configured.to_settings()
+    return load_community(archive, community_id)
+
+
+@contextmanager
+def _progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal (stderr); a silent callback in pipes."""
+    if not err.is_terminal:
+        yield lambda _done: None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+def _show(message: KeptMessage, language: str) -> str:
+    author = message.author or text(language, "neighbour")
+    when = message.sent_at.strftime("%Y-%m-%d %H:%M")
+    body = " ".join(message.text.split())
+    return f"{when}  {author}: {body}"
+
+
+# --- import / export --------------------------------------------------------------------------
+
+
+class ImportFormat(StrEnum):
+    """Formats ``import`` reads."""
+
+    telegram = "telegram"
+    element = "element"
+    wechat = "wechat"
+    jsonl = "jsonl"
+
+
+class ExportFormat(StrEnum):
+    """Formats ``export`` writes."""
+
+    jsonl = "jsonl"
+    site = "site"
+
+
+@app.command("import")
+@friendly
+def import_command(
+    ctx: typer.Context,
+    fmt: Annotated[ImportFormat, typer.Argument(metavar="FORMAT", help="telegram or jsonl.")],
+    file: Annotated[Path, typer.Argument(help="The export file.")],
+    community: Annotated[
+        str | None,
+        typer.Option(help="Community id (for jsonl: defaults to the one in the file)."),
+    ] = None,
+    roster: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of paper consent forms: account,level,attribution,"
+            "recorded_by,recorded_at,evidence."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Import a chat export. Only messages whose authors consented are kept."""
+    if fmt in (ImportFormat.element, ImportFormat.wechat):
+        raise CommunityMemoryError(
+            f"import {fmt.value} is not available in this release; telegram and jsonl are"
+        )
+    if not file.is_file():
+        raise CommunityMemoryError(f"{file}: file not found")
+    with _archive(ctx, migrate=True) as (config, archive):
+        if fmt is ImportFormat.jsonl:
+            _import_jsonl(archive, file, community, as_json)
+            return
+        if community is None:
+            raise CommunityMemoryError("import telegram needs --community ID")
+        created = _ensure_for_import(config, archive, community)
+        with _progress(f"importing {file.name}", None) as progress:
+            export, report = import_telegram(
+                archive, community, file, roster=roster, progress=progress
+            )
+        if as_json:
+            _print_json({"community": community, "chat": export.chat.name, **report.to_json()})
+        else:
+            _print_import_report(community, export.chat.name, report, created)
+        if report.malformed:
+            # What could be read is kept; the exit code still tells a script the file is bad.
+            raise CommunityMemoryError(
+                f"{file}: {report.malformed} of {report.entries} entries are malformed and were "
+                f"not imported (first: {report.malformed_examples[0]})"
+            )
+
+
+def _print_import_report(community: str, chat: str, report: ImportReport, created: bool) -> None:
+    if created:
+        err.print(f"created community {community!r} with default settings", markup=False)
+    out.print(
+        f"{chat} → {community}: {report.kept} kept, "
+        f"{report.not_consented} not kept (no consent), {report.malformed} malformed"
+        + (f", {report.already} already in the archive" if report.already else "")
+        + (f", {report.service} service messages skipped" if report.service else ""),
+        markup=False,
+    )
+    if report.consent_changes:
+        out.print(f"paper consent recorded: {report.consent_changes} change(s)", markup=False)
+    for example in report.malformed_examples[1:]:
+        out.print(f"  malformed: {example}", markup=False)
+
+
+def _ensure_for_import(config: Config, archive: Archive, community_id: str) -> bool:
+    """Importing into a new community creates it; returns True when it did."""
+    if config.community(community_id) is not None:
+        return False
+    try:
+        load_community(archive, community_id)
+        return False
+    except UnknownCommunityError:
+        ensure_community(archive, CommunitySettings(id=community_id, name=community_id))
+        return True
+
+
+def _import_jsonl(archive: Archive, file: Path, community: str | None, as_json: bool) -> None:
+    from archiver.importers.jsonl import import_jsonl
+
+    with _progress(f"importing {file.name}", None) as progress:
+        report = import_jsonl(archive, file, community_id=community, progress=progress)
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        out.print(report.summary(), markup=False)
+
+
+@app.command("export")
+@friendly
+def export_command(
+    ctx: typer.Context,
+    fmt: Annotated[ExportFormat, typer.Argument(metavar="FORMAT", help="jsonl.")],
+    target: Annotated[Path, typer.Argument(metavar="OUT", help="File to write.")],
+    community: Annotated[str, typer.Option(help="Community id.")],
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Export a community's archive to an open format."""
+    if fmt is ExportFormat.site:
+        raise CommunityMemoryError("export site is not available in this release; jsonl is")
+    with _archive(ctx, migrate=False) as (config, archive):
+        _settings(config, archive, community)
+        from archiver.exporters.jsonl import export_jsonl
+
+        with _progress(f"exporting {community}", None) as progress:
+            report = export_jsonl(
+                archive, community, target, overwrite=overwrite, progress=progress
+            )
+        out.print(report.summary(), markup=False)
+
+
+# --- reading back -------------------------------------------------------------------------------
+
+
+@app.command("search")
+@friendly
+def search_command(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="Words to find (Chinese or English).")],
+    community: Annotated[str, typer.Option(help="Community id.")],
+    limit: Annotated[int, typer.Option(min=1, max=100, help="At most this many.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Search a community's archive, newest first."""
+    from archiver.recall import search
+
+    with _archive(ctx, migrate=False) as (config, archive):
+        settings = _settings(config, archive, community)
+        hits = search(archive, community, query, limit=limit)
+    if as_json:
+        _print_json(
+            {"community": community, "query": query, "results": [h.to_json() for h in hits]}
+        )
+        return
+    if not hits:
+        out.print(text(settings.language, "no_results", query=query), markup=False)
+        return
+    for hit in hits:
+        out.print(_show(hit, settings.language), markup=False)
+
+
+@app.command("onthisday")
+@friendly
+def onthisday_command(
+    ctx: typer.Context,
+    community: Annotated[str, typer.Option(help="Community id.")],
+    on: Annotated[
+        str | None,
+        typer.Option("--date", help="YYYY-MM-DD (default: today in the community's zone)."),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="At most this many.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Memories from this day in earlier years."""
+    from archiver.recall import on_this_day
+
+    with _archive(ctx, migrate=False) as (config, archive):
+        settings = _settings(config, archive, community)
+        day = _parse_day(on, settings.timezone)
+        memories = on_this_day(archive, community, day, limit=limit)
+    if as_json:
+        _print_json(
+            {
+                "community": community,
+                "date": day.isoformat(),
+                "message_ids": [m.id for m in memories],
+                "memories": [m.to_json() for m in memories],
+            }
+        )
+        return
+    if not memories:
+        out.print(text(settings.language, "no_memories", date=day.isoformat()), markup=False)
+        return
+    out.print(text(settings.language, "on_this_day_title", date=day.isoformat()), markup=False)
+    for memory in memories:
+        out.print(_show(memory, settings.language), markup=False)
+
+
+def _parse_day(value: str | None, timezone: str) -> date:
+    if value is None:
+        return datetime.now(ZoneInfo(timezone)).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CommunityMemoryError(f"--date {value!r} is not a date like 2026-03-15") from None
+
+
+# --- erasure and maintenance ---------------------------------------------------------------------
+
+
+@app.command("forget")
+@friendly
+def forget_command(
+    ctx: typer.Context,
+    community: Annotated[str, typer.Option(help="Community id.")],
+    person: Annotated[
+        str, typer.Option(help="The account, as telegram:123456 or matrix:@name:server.")
+    ],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask to confirm.")] = False,
+) -> None:
+    """Erase everything a person contributed (their request, carried out by a steward)."""
+    from archiver.forget import forget_person
+
+    subject = AccountRef.parse(person)
+    with _archive(ctx, migrate=False) as (config, archive):
+        _settings(config, archive, community)
+        if not yes and sys.stdin.isatty():
+            typer.confirm(
+                f"Erase everything {subject.key} contributed to {community}? This cannot be undone",
+                abort=True,
+            )
+        report = forget_person(archive, community, subject, actor=Actor(steward="cli"))
+    out.print(
+        f"forgot {subject.key} in {community}: {report.messages} message(s), "
+        f"{report.held} held, {report.tags} tag(s) erased",
+        markup=False,
+    )
+
+
+@app.command("backup")
+@friendly
+def backup_command(
+    ctx: typer.Context,
+    target: Annotated[Path, typer.Argument(metavar="OUT", help="New file for the copy.")],
+) -> None:
+    """Copy the SQLite archive safely, even while the bots run."""
+    from storage.backup import backup_sqlite
+
+    with _archive(ctx, migrate=False) as (_config, archive):
+        size = backup_sqlite(archive.db, target)
+    out.print(f"backed up to {target} ({size:,} bytes)", markup=False)
+
+
+@db_app.command("upgrade")
+@friendly
+def db_upgrade_command(ctx: typer.Context) -> None:
+    """Create the archive or bring its schema up to date."""
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    config = _config(ctx)
+    database = Database(config.storage.url)
+    try:
+        before, after = upgrade(database)
+    finally:
+        database.close()
+    if before == after:
+        out.print(f"archive already at schema {after}", markup=False)
+    else:
+        out.print(f"archive upgraded from {before or 'empty'} to schema {after}", markup=False)
+
+
+@app.command("demo")
+@friendly
+def demo_command(
+    target: Annotated[
+        Path, typer.Option("--out", help="Folder for the demo archive and export.")
+    ] = Path("community-memory-demo"),
+) -> None:
+    """Build a sample community offline and show what was kept, refused, found and forgotten."""
+    from bot.demo.offline import run_demo
+
+    run_demo(target, out)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
