@@ -52,6 +52,7 @@ def forget_person(
     consent choice stays as it is (so a ``none`` is still remembered); the reply tells them
     how to change it.
     """
+    _check_actor(actor)
     if actor.account is not None and actor.account != subject:
         raise NotYourPromptError(subject.key, actor.label)
     with archive.db.write() as session:
@@ -69,6 +70,7 @@ def forget_message(
     archive: Archive, chat: ChatRef, message_id: str, *, actor: Actor
 ) -> ForgetReport:
     """Erase one message (kept or held). Only its author may ask (or a steward)."""
+    _check_actor(actor)
     with archive.db.write() as session:
         space = space_for(session, chat)
         assert space.id is not None
@@ -122,6 +124,12 @@ def forget_message_by_platform(archive: Archive, chat: ChatRef, message_id: str)
         merge_search_index(session)
     purge_residue(archive.db)
     return True
+
+
+def _check_actor(actor: Actor) -> None:
+    """A forget comes from an account (checked against the subject) or a named steward."""
+    if actor.account is None and not actor.steward:
+        raise ConsentError("a forget comes from the person's own account or a named steward")
 
 
 def _erase_one(session: Session, space_id: int, message_id: str) -> ForgetReport:

@@ -73,12 +73,17 @@ def ingest_message(archive: Archive, event: MessageEvent) -> IngestResult:
 
 def edit_message(archive: Archive, event: EditEvent) -> bool:
     """Apply an edit to a kept message (the old text becomes a version) or to a held copy.
-    Returns False when the message is neither kept nor held: nothing to update."""
+
+    Returns False when there is nothing to update: the message is neither kept nor held, or
+    its author has since said ``none`` — text written after a no is not stored, so the kept
+    message stays as it was (``forget`` removes it)."""
     with archive.db.write() as session:
         space = space_for(session, event.chat)
         assert space.id is not None
         message = message_store.get_message(session, space.id, event.message_id)
         if message is not None:
+            if people.get_consent(session, message.author_id).level == Level.NONE.value:
+                return False
             if message.text == event.text:
                 return True
             message_store.replace_text(

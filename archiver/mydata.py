@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from storage import messages as message_store
-from storage import people
-
 from archiver.archive import Archive
 from archiver.consent import Attribution, Level
 from archiver.events import AccountRef
+from storage import messages as message_store
+from storage import people
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import ColumnElement, Table, and_, select, update
 from sqlmodel import Session, col
 
 from storage.models import (
@@ -113,65 +114,62 @@ class TagDump:
     created_at: datetime
 
 
-def _same_message() -> object:
-    return and_(
-        col(Message.space_id) == col(Tag.space_id),
-        col(Message.platform_message_id) == col(Tag.platform_message_id),
-    )
+def _t(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+def _in_community(session: Session, column: Any, community_id: str) -> ColumnElement[bool]:
+    """``column = community_id``, hidden from SQLite's planner: without statistics it picks the
+    (community_id, sent_at) index and sorts the whole community for every page, where walking
+    the primary key from the last id reads each row once. PostgreSQL has statistics."""
+    if session.get_bind().dialect.name == "sqlite":
+        hidden: ColumnElement[bool] = column.concat("") == community_id
+        return hidden
+    plain: ColumnElement[bool] = column == community_id
+    return plain
 
 
 def messages_page(
     session: Session, community_id: str, after_id: int, limit: int
 ) -> list[MessageDump]:
     """Up to ``limit`` kept messages of the community with an id above ``after_id``, by id."""
+    m = _t(Message).c
     stmt = (
         select(
-            col(Message.id),
-            col(Message.space_id),
-            col(Message.platform_message_id),
-            col(Message.author_id),
-            col(Message.consent_event_id),
-            col(Message.sent_at),
-            col(Message.edited_at),
-            col(Message.text),
-            col(Message.reply_to),
-            col(Message.media_kind),
-            col(Message.source),
-            col(Message.kept_at),
+            m.id,
+            m.space_id,
+            m.platform_message_id,
+            m.author_id,
+            m.consent_event_id,
+            m.sent_at,
+            m.edited_at,
+            m.text,
+            m.reply_to,
+            m.media_kind,
+            m.source,
+            m.kept_at,
         )
-        .where(col(Message.community_id) == community_id, col(Message.id) > after_id)
-        .order_by(col(Message.id))
+        .where(_in_community(session, m.community_id, community_id), m.id > after_id)
+        .order_by(m.id)
         .limit(limit)
     )
     return [
         MessageDump(
-            id=mid,
-            space_id=space_id,
-            platform_message_id=pmid,
-            author_id=author_id,
-            consent_event_id=event_id,
-            sent_at=as_utc(sent_at),
-            edited_at=as_utc_or_none(edited_at),
-            text=text,
-            reply_to=reply_to,
-            media_kind=media_kind,
-            source=source,
-            kept_at=as_utc(kept_at),
+            id=row.id,
+            space_id=row.space_id,
+            platform_message_id=row.platform_message_id,
+            author_id=row.author_id,
+            consent_event_id=row.consent_event_id,
+            sent_at=as_utc(row.sent_at),
+            edited_at=as_utc_or_none(row.edited_at),
+            text=row.text,
+            reply_to=row.reply_to,
+            media_kind=row.media_kind,
+            source=row.source,
+            kept_at=as_utc(row.kept_at),
         )
-        for (
-            mid,
-            space_id,
-            pmid,
-            author_id,
-            event_id,
-            sent_at,
-            edited_at,
-            text,
-            reply_to,
-            media_kind,
-            source,
-            kept_at,
-        ) in session.connection().execute(stmt)
+        for row in session.connection().execute(stmt)
     ]
 
 
@@ -179,20 +177,20 @@ def tags_of_messages(
     session: Session, community_id: str, first_id: int, last_id: int
 ) -> list[MessageTagDump]:
     """The tags on the community's kept messages with ids in ``first_id..last_id``, by tag id."""
+    m, t = _t(Message).c, _t(Tag).c
     stmt = (
-        select(col(Message.id), col(Tag.id), col(Tag.story_id))
-        .select_from(Tag)
-        .join(Message, _same_message())  # type: ignore[arg-type]
+        select(m.id.label("message_id"), t.id.label("tag_id"), t.story_id)
+        .select_from(_t(Tag).join(_t(Message), _same_message()))
         .where(
-            col(Message.community_id) == community_id,
-            col(Message.id) >= first_id,
-            col(Message.id) <= last_id,
+            _in_community(session, m.community_id, community_id),
+            m.id >= first_id,
+            m.id <= last_id,
         )
-        .order_by(col(Tag.id))
+        .order_by(t.id)
     )
     return [
-        MessageTagDump(message_id=mid, tag_id=tid, story_id=sid)
-        for mid, tid, sid in session.connection().execute(stmt)
+        MessageTagDump(message_id=row.message_id, tag_id=row.tag_id, story_id=row.story_id)
+        for row in session.connection().execute(stmt)
     ]
 
 
@@ -200,71 +198,73 @@ def versions_page(
     session: Session, community_id: str, after_id: int, limit: int
 ) -> list[VersionDump]:
     """Up to ``limit`` earlier texts of the community's kept messages, id above ``after_id``."""
+    m, v = _t(Message).c, _t(MessageVersion).c
     stmt = (
         select(
-            col(MessageVersion.id),
-            col(MessageVersion.message_id),
-            col(Message.space_id),
-            col(Message.platform_message_id),
-            col(MessageVersion.text),
-            col(MessageVersion.valid_from),
-            col(MessageVersion.replaced_at),
+            v.id,
+            v.message_id,
+            m.space_id,
+            m.platform_message_id,
+            v.text,
+            v.valid_from,
+            v.replaced_at,
         )
-        .join(Message, col(Message.id) == col(MessageVersion.message_id))
-        .where(col(Message.community_id) == community_id, col(MessageVersion.id) > after_id)
-        .order_by(col(MessageVersion.id))
+        .select_from(_t(MessageVersion).join(_t(Message), m.id == v.message_id))
+        .where(_in_community(session, m.community_id, community_id), v.id > after_id)
+        .order_by(v.id)
         .limit(limit)
     )
     return [
         VersionDump(
-            id=vid,
-            message_id=mid,
-            space_id=space_id,
-            platform_message_id=pmid,
-            text=text,
-            valid_from=as_utc(valid_from),
-            replaced_at=as_utc(replaced_at),
+            id=row.id,
+            message_id=row.message_id,
+            space_id=row.space_id,
+            platform_message_id=row.platform_message_id,
+            text=row.text,
+            valid_from=as_utc(row.valid_from),
+            replaced_at=as_utc(row.replaced_at),
         )
-        for vid, mid, space_id, pmid, text, valid_from, replaced_at in session.connection().execute(
-            stmt
-        )
+        for row in session.connection().execute(stmt)
     ]
 
 
 def tags_page(session: Session, community_id: str, after_id: int, limit: int) -> list[TagDump]:
     """Up to ``limit`` tags on the community's kept messages with an id above ``after_id``."""
+    m, t = _t(Message).c, _t(Tag).c
     stmt = (
         select(
-            col(Tag.id),
-            col(Message.id),
-            col(Tag.space_id),
-            col(Tag.platform_message_id),
-            col(Tag.tagger_id),
-            col(Tag.story_id),
-            col(Tag.method),
-            col(Tag.created_at),
+            t.id,
+            m.id.label("message_id"),
+            t.space_id,
+            t.platform_message_id,
+            t.tagger_id,
+            t.story_id,
+            t.method,
+            t.created_at,
         )
-        .select_from(Tag)
-        .join(Message, _same_message())  # type: ignore[arg-type]
-        .where(col(Tag.community_id) == community_id, col(Tag.id) > after_id)
-        .order_by(col(Tag.id))
+        .select_from(_t(Tag).join(_t(Message), _same_message()))
+        .where(t.community_id == community_id, t.id > after_id)
+        .order_by(t.id)
         .limit(limit)
     )
     return [
         TagDump(
-            id=tid,
-            message_id=mid,
-            space_id=space_id,
-            platform_message_id=pmid,
-            tagger_id=tagger_id,
-            story_id=story_id,
-            method=method,
-            created_at=as_utc(created_at),
+            id=row.id,
+            message_id=row.message_id,
+            space_id=row.space_id,
+            platform_message_id=row.platform_message_id,
+            tagger_id=row.tagger_id,
+            story_id=row.story_id,
+            method=row.method,
+            created_at=as_utc(row.created_at),
         )
-        for tid, mid, space_id, pmid, tagger_id, story_id, method, created_at in (
-            session.connection().execute(stmt)
-        )
+        for row in session.connection().execute(stmt)
     ]
+
+
+def _same_message() -> ColumnElement[bool]:
+    m, t = _t(Message).c, _t(Tag).c
+    return and_(m.space_id == t.space_id, m.platform_message_id == t.platform_message_id)
 
 
 def stories_by_id(session: Session, community_id: str) -> list[Story]:
@@ -393,10 +393,9 @@ def save_consent(
 
 def set_display_name(session: Session, person_id: int, display_name: str | None) -> None:
     """Set (or clear) one person's display name."""
+    table = _t(Person)
     session.connection().execute(
-        update(Person.__table__)  # type: ignore[arg-type]
-        .where(Person.__table__.c.id == person_id)  # type: ignore[attr-defined]
-        .values(display_name=display_name)
+        update(table).where(table.c.id == person_id).values(display_name=display_name)
     )
 
 
@@ -409,7 +408,9 @@ def create_story(
     created_at: datetime,
 ) -> Story:
     """A new story with exactly these values."""
-    story = Story(community_id=community_id, name=name, created_by=created_by, created_at=created_at)
+    story = Story(
+        community_id=community_id, name=name, created_by=created_by, created_at=created_at
+    )
     session.add(story)
     session.flush()
     return story

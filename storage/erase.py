@@ -10,6 +10,7 @@ tuples are overwritten only as the space is reused (documented in docs/consent.m
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from sqlalchemy import Table, delete, tuple_, update
@@ -18,6 +19,7 @@ from sqlmodel import Session, col, select
 from storage.db import Database
 from storage.models import HeldMessage, Message, MessageVersion, Person, Story, Tag
 
+CHECKPOINT_ATTEMPTS = 10
 _ERASED_TABLES = ("message", "message_version", "held_message", "tag", "person", "story")
 
 
@@ -100,10 +102,17 @@ def purge_residue(db: Database) -> None:
     """After an erasure commits: move the WAL into the database file and truncate it (SQLite),
     or vacuum the tables that held the erased rows (PostgreSQL)."""
     if db.is_sqlite:
-        # Outside any transaction: a checkpoint cannot pass a snapshot that is still open.
+        # Outside any transaction: a checkpoint cannot pass a snapshot that is still open, so
+        # a reader elsewhere can make it come back busy; retry briefly, then leave the rest to
+        # the next erasure's checkpoint (the erased pages are zeroed in the database already).
         raw = db.engine.raw_connection()
         try:
-            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor = raw.cursor()
+            for attempt in range(CHECKPOINT_ATTEMPTS):
+                busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                if not busy:
+                    break
+                time.sleep(0.05 * (attempt + 1))
         finally:
             raw.close()
     else:

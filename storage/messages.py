@@ -29,7 +29,11 @@ def insert_ignoring_duplicates(session: Session, model: Any, rows: Sequence[dict
     if dialect == "sqlite":
         stmt = sqlite.insert(table).on_conflict_do_nothing()
     elif dialect == "postgresql":
-        stmt = postgresql.insert(table).on_conflict_do_nothing()
+        # psycopg batches many rows into one statement and reports no rowcount (-1): count
+        # the rows that came back instead.
+        key = next(iter(table.primary_key.columns))
+        stmt = postgresql.insert(table).on_conflict_do_nothing().returning(key)
+        return len(session.connection().execute(stmt, list(rows)).all())
     else:  # pragma: no cover - Database refuses other dialects
         stmt = insert(table)
     result = session.connection().execute(stmt, list(rows))
@@ -189,10 +193,20 @@ def list_tags(session: Session, community_id: str) -> list[Tag]:
     )
 
 
+# ``story.name`` is VARCHAR(200): PostgreSQL refuses longer values where SQLite would keep them.
+STORY_NAME_MAX = 200
+
+
+def story_name(name: str) -> str:
+    """A story name as stored: without NUL characters (PostgreSQL refuses them) or
+    surrounding spaces, at most ``STORY_NAME_MAX`` long."""
+    return name.replace("\x00", "").strip()[:STORY_NAME_MAX].strip()
+
+
 def get_story(session: Session, community_id: str, name: str) -> Story | None:
-    """The community's story of this name."""
+    """The community's story of this name (compared as ``story_name`` stores it)."""
     return session.exec(
-        select(Story).where(Story.community_id == community_id, Story.name == name)
+        select(Story).where(Story.community_id == community_id, Story.name == story_name(name))
     ).first()
 
 
@@ -248,11 +262,14 @@ def space_keys(session: Session, community_id: str) -> dict[int, str]:
 
 
 def ensure_story(session: Session, community_id: str, name: str, created_by: int | None) -> Story:
-    """The community's story of this name, created if new."""
+    """The community's story of this name, created if new (the name cut by ``story_name``)."""
     story = get_story(session, community_id, name)
     if story is None:
         story = Story(
-            community_id=community_id, name=name, created_by=created_by, created_at=utcnow()
+            community_id=community_id,
+            name=story_name(name),
+            created_by=created_by,
+            created_at=utcnow(),
         )
         session.add(story)
         session.flush()

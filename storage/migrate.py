@@ -37,21 +37,27 @@ def current_revision(db: Database) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def known_revision(db: Database) -> str | None:
+    """The archive's schema revision (None when empty); ``StorageError`` when this release
+    does not know it, because a newer release wrote the archive."""
+    revision = current_revision(db)
+    if revision is not None:
+        try:
+            ScriptDirectory(str(MIGRATIONS_DIR)).get_revision(revision)
+        except Exception as exc:  # alembic raises several types for an unknown revision
+            raise StorageError(
+                f"the archive has schema revision {revision}, which this release does not "
+                "know: it was written by a newer Community Memory; upgrade the software"
+            ) from exc
+    return revision
+
+
 def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str]:
     """Bring the archive's schema to ``revision``; returns (before, after).
 
     Refuses an archive written by a newer release instead of guessing at it.
     """
-    before = current_revision(db)
-    script = ScriptDirectory(str(MIGRATIONS_DIR))
-    if before is not None:
-        try:
-            script.get_revision(before)
-        except Exception as exc:  # alembic raises several types for an unknown revision
-            raise StorageError(
-                f"the archive has schema revision {before}, which this release does not know: "
-                "it was written by a newer Community Memory; upgrade the software"
-            ) from exc
+    before = known_revision(db)
     with _translated_errors(db.url):
         command.upgrade(_alembic_config(db), revision)
     after = current_revision(db)
@@ -60,5 +66,6 @@ def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str]:
 
 
 def is_current(db: Database) -> bool:
-    """True when the archive is at this release's newest revision."""
-    return current_revision(db) == head_revision()
+    """True when the archive is at this release's newest revision; ``StorageError`` for an
+    archive from a newer release (see ``known_revision``)."""
+    return known_revision(db) == head_revision()

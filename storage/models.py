@@ -6,8 +6,8 @@ behave the same on both; a naive datetime is refused when bound. They come back 
 the archiver converts to the community's time zone at the edges. Platform ids (chats, users,
 messages) are strings.
 
-Message texts are ``ChatText``: PostgreSQL cannot store the NUL character, so it is dropped on
-both backends and a text reads back the same whichever backend holds it.
+Message texts are ``ChatText`` and display names ``ChatString``: PostgreSQL cannot store the NUL
+character, so it is dropped on both backends and reads back the same whichever backend holds it.
 
 The schema itself is owned by the Alembic migrations in ``storage/migrations``; these classes
 must match them (``tests/test_migrations.py`` checks that they do).
@@ -18,20 +18,33 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Dialect, Index, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import Column, Dialect, Index, String, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
-class ChatText(TypeDecorator[str]):
-    """``Text`` without NUL characters (which PostgreSQL refuses in text columns)."""
+class _WithoutNul(TypeDecorator[str]):
+    """Drops NUL characters on the way in (PostgreSQL refuses them in text columns)."""
 
-    impl = Text
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if isinstance(value, str) and "\x00" in value:
             return value.replace("\x00", "")
         return value
+
+
+class ChatText(_WithoutNul):
+    """``Text`` without NUL characters, for what people write."""
+
+    impl = Text
+    cache_ok = True
+
+
+class ChatString(_WithoutNul):
+    """``String`` (VARCHAR) without NUL characters, for the names people give themselves."""
+
+    impl = String
+    cache_ok = True
 
 
 class Community(SQLModel, table=True):
@@ -69,7 +82,7 @@ class Person(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     community_id: str = Field(foreign_key="community.id", index=True, max_length=64)
-    display_name: str | None = None
+    display_name: str | None = Field(default=None, sa_type=ChatString)
     created_at: datetime
 
 
@@ -120,7 +133,7 @@ class ConsentEvent(SQLModel, table=True):
     recorded_by: str | None = None
     evidence: str | None = None
     space_id: int | None = None
-    platform_message_id: str | None = Field(default=None, max_length=64)
+    platform_message_id: str | None = Field(default=None, max_length=255)
     at: datetime
 
 
@@ -135,7 +148,7 @@ class Message(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     community_id: str = Field(foreign_key="community.id", max_length=64)
     space_id: int = Field(foreign_key="space.id")
-    platform_message_id: str = Field(max_length=64)
+    platform_message_id: str = Field(max_length=255)
     author_id: int = Field(foreign_key="person.id", index=True)
     consent_event_id: int = Field(foreign_key="consent_event.id")
     sent_at: datetime
@@ -143,7 +156,7 @@ class Message(SQLModel, table=True):
     text: str = Field(sa_column=Column(ChatText, nullable=False))
     # Space-joined, lower-cased segmenter tokens: what full-text search indexes.
     tokens: str = Field(sa_column=Column(Text, nullable=False))
-    reply_to: str | None = Field(default=None, max_length=64)
+    reply_to: str | None = Field(default=None, max_length=255)
     media_kind: str | None = Field(default=None, max_length=32)
     source: str = Field(default="live", max_length=32)
     kept_at: datetime
@@ -171,11 +184,11 @@ class HeldMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     community_id: str = Field(foreign_key="community.id", max_length=64)
     space_id: int = Field(foreign_key="space.id")
-    platform_message_id: str = Field(max_length=64)
+    platform_message_id: str = Field(max_length=255)
     author_id: int = Field(foreign_key="person.id", index=True)
     sent_at: datetime
     text: str = Field(sa_column=Column(ChatText, nullable=False))
-    reply_to: str | None = Field(default=None, max_length=64)
+    reply_to: str | None = Field(default=None, max_length=255)
     media_kind: str | None = Field(default=None, max_length=32)
     held_at: datetime
     expires_at: datetime = Field(index=True)
@@ -207,7 +220,7 @@ class Tag(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     community_id: str = Field(foreign_key="community.id", max_length=64)
     space_id: int = Field(foreign_key="space.id")
-    platform_message_id: str = Field(max_length=64)
+    platform_message_id: str = Field(max_length=255)
     # None for tags read from an export that does not say who reacted.
     tagger_id: int | None = Field(default=None, foreign_key="person.id")
     story_id: int | None = Field(default=None, foreign_key="story.id")

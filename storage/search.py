@@ -152,8 +152,6 @@ def message_rows(session: Session, message_ids: Sequence[int]) -> list[MessageRo
     """These kept messages, in the order given (missing ones left out)."""
     if not message_ids:
         return []
-    rows = _to_rows(
-        list(session.execute(_rows_select().where(col(Message.id).in_(message_ids))))
-    )
+    rows = _to_rows(list(session.execute(_rows_select().where(col(Message.id).in_(message_ids)))))
     by_id = {row.id: row for row in rows}
     return [by_id[i] for i in message_ids if i in by_id]

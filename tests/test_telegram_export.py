@@ -8,6 +8,7 @@ synthetic exports written to ``tmp_path``.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from archiver.errors import ImportFormatError
+from archiver.importers import telegram_export
 from archiver.importers.telegram_export import (
     ExportedMessage,
     ExportedReaction,
@@ -677,3 +679,24 @@ def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
         b"\xef\xbb\xbf" + json.dumps({"type": "bot_chat", "id": 1, "messages": []}).encode()
     )
     assert open_export(path, local_tz=JAKARTA).chat.chat_id == "1"
+
+
+def test_fast_records_equal_dataclass_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entries = [msg(1), msg(2, reply_to_message_id=1, photo="p.jpg", forwarded_from="X")]
+    fast = only_messages(write_export(tmp_path, entries))
+    monkeypatch.setattr(telegram_export, "_new_message", ExportedMessage)
+    plain = only_messages(write_export(tmp_path, entries))
+    assert fast == plain
+    assert [type(m) for m in fast] == [ExportedMessage, ExportedMessage]
+
+
+def test_garbage_collector_is_left_as_found(tmp_path: Path) -> None:
+    assert gc.isenabled()
+    open_export(write_export(tmp_path, [msg(1)]), local_tz=JAKARTA)
+    assert gc.isenabled()
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(ImportFormatError):
+        open_export(tmp_path / "bad.json", local_tz=JAKARTA)
+    assert gc.isenabled()

@@ -9,6 +9,7 @@ lines 1–39 half-applied; a rerun records nothing new (a choice already in forc
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from archiver.consent import Actor, Attribution, Level, Method, apply_attributio
 from archiver.errors import CommunityMemoryError, ImportFormatError
 from archiver.events import AccountRef
 from archiver.segmentation import Segmenter
+from storage import people
 
 COLUMNS = ("account", "level", "attribution", "recorded_by", "recorded_at", "evidence")
 
@@ -43,36 +45,55 @@ def read_roster(path: Path, *, timezone: str) -> list[RosterEntry]:
     problem. Times without an offset are read in the community's ``timezone``."""
     zone = ZoneInfo(timezone)
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            header = tuple(name.strip() for name in (reader.fieldnames or ()))
-            missing = [column for column in COLUMNS if column not in header]
-            if missing:
-                raise ImportFormatError(
-                    f"missing column(s) {', '.join(missing)}; the header must be "
-                    + ",".join(COLUMNS),
-                    path=path,
-                )
-            entries: list[RosterEntry] = []
-            seen: dict[AccountRef, int] = {}
-            for row in reader:
-                line = reader.line_num
-                clean = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
-                entry = _entry(clean, line, zone, path)
-                if entry.account in seen:
-                    raise ImportFormatError(
-                        f"{entry.account.key} is already on line {seen[entry.account]}",
-                        path=path,
-                        entry=f"line {line}",
-                    )
-                seen[entry.account] = line
-                entries.append(entry)
+        raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise ImportFormatError("file not found", path=path) from exc
+    except IsADirectoryError as exc:
+        raise ImportFormatError("is a folder, not a roster CSV file", path=path) from exc
+    except OSError as exc:
+        raise ImportFormatError(f"cannot read the file: {exc.strerror or exc}", path=path) from exc
+    try:
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportFormatError("not UTF-8 text", path=path) from exc
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ImportFormatError(
+            "not UTF-8 text: save the roster as CSV UTF-8", path=path, entry=f"line {line}"
+        ) from exc
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = tuple(name.strip() for name in (reader.fieldnames or ()))
+        missing = [column for column in COLUMNS if column not in header]
+        if missing:
+            raise ImportFormatError(
+                f"missing column(s) {', '.join(missing)}; the header must be " + ",".join(COLUMNS),
+                path=path,
+                entry="line 1",
+            )
+        entries: list[RosterEntry] = []
+        seen: dict[AccountRef, int] = {}
+        for row in reader:
+            line = reader.line_num
+            if None in row or None in row.values():
+                raise ImportFormatError(
+                    f"{'more' if None in row else 'fewer'} values than the header has columns "
+                    "(a comma inside a value needs quotes)",
+                    path=path,
+                    entry=f"line {line}",
+                )
+            clean = {str(k).strip(): str(v).strip() for k, v in row.items()}
+            entry = _entry(clean, line, zone, path)
+            if entry.account in seen:
+                raise ImportFormatError(
+                    f"{entry.account.key} is already on line {seen[entry.account]}",
+                    path=path,
+                    entry=f"line {line}",
+                )
+            seen[entry.account] = line
+            entries.append(entry)
     except csv.Error as exc:
-        raise ImportFormatError(f"not a valid CSV file ({exc})", path=path) from exc
+        raise ImportFormatError(
+            f"not a valid CSV file ({exc})", path=path, entry=f"line {reader.line_num}"
+        ) from exc
     return entries
 
 
@@ -132,22 +153,28 @@ def apply_roster(
     session: Session, segmenter: Segmenter, community_id: str, entries: list[RosterEntry]
 ) -> int:
     """Record the forms in the ledger inside the caller's transaction; returns how many
-    changes were new (a rerun returns 0)."""
+    changes were new (a rerun returns 0). Choices already in force are skipped up front
+    (one query per platform), so a rerun of a long roster costs next to nothing."""
+    current: dict[AccountRef, tuple[str, str]] = {}
+    for platform in sorted({entry.account.platform for entry in entries}):
+        for user_id, known in people.consent_map(session, community_id, platform).items():
+            current[AccountRef(platform, user_id)] = (known.level, known.attribution)
     changes = 0
     for entry in entries:
+        level, attribution = current.get(entry.account, (None, None))
         actor = Actor(steward=entry.recorded_by, evidence=entry.evidence)
-        result = apply_level(
-            session,
-            segmenter,
-            community_id,
-            entry.account,
-            entry.level,
-            actor=actor,
-            method=Method.PAPER,
-            at=entry.recorded_at,
-        )
-        changes += result.changed
-        if entry.attribution is not None:
+        if level != entry.level.value:
+            changes += apply_level(
+                session,
+                segmenter,
+                community_id,
+                entry.account,
+                entry.level,
+                actor=actor,
+                method=Method.PAPER,
+                at=entry.recorded_at,
+            ).changed
+        if entry.attribution is not None and attribution != entry.attribution.value:
             changes += apply_attribution(
                 session,
                 community_id,

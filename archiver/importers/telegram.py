@@ -6,19 +6,31 @@ shows who reacted, so those become tags); nothing of anyone else — not even th
 Consent comes from the archive (people who answered in the chat) and from an optional roster
 of paper forms, recorded first in the ledger.
 
-The fast path: everything is checked before anything is written (file, roster, chat), then
-messages go in batches of plain ``executemany`` inserts (no ORM object per row), one
-transaction per batch, so a crash keeps every finished batch and a rerun skips what is there.
+The fast path: everything is checked before anything is written (file, roster, chat); consent
+is decided in memory from one query; then messages go in batches, one transaction per batch,
+so a crash keeps every finished batch and a rerun skips what is there (``already``):
+
+1. the main thread parses entries, decides them, and for each full batch asks which messages
+   the chat already keeps and cuts the words of the others (a rerun cuts nothing);
+2. a writer thread writes the batch — multi-row inserts through ``storage.imports``, no ORM
+   object or SQLAlchemy type processing per row — while the main thread prepares the next
+   one. SQLite indexes (B-trees, FTS5) without holding the GIL and PostgreSQL works in its
+   own process, so the two cores both work. At most one batch is in flight, batches commit
+   in order, and an error in one stops the import before the next is written.
+
+``progress`` is called with the number of entries read once the batch holding them committed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
 
 from archiver.archive import Archive
 from archiver.consent import Level
@@ -30,9 +42,7 @@ from archiver.importers.telegram_export import (
     TelegramExport,
     open_export,
 )
-from storage import communities, people
-from storage import messages as message_store
-from storage.models import Message, Tag
+from storage import communities, imports, people
 from storage.people import KnownAccount
 
 PLATFORM = "telegram"
@@ -102,133 +112,219 @@ def import_telegram(
         assert space.id is not None
         space_id = space.id
         known = people.consent_map(session, community_id, PLATFORM)
-    batch = _Batch(archive, community_id, space_id, community.keep_emoji, known, report)
-    for entry in export.entries():
-        report.entries += 1
-        if isinstance(entry, MalformedEntry):
-            report.malformed += 1
-            if len(report.malformed_examples) < MALFORMED_EXAMPLES:
-                where = f"message {entry.id}" if entry.id else f"entry #{entry.index}"
-                report.malformed_examples.append(f"{where}: {entry.reason}")
-            continue
-        batch.add(entry)
-        if len(batch) >= batch_size:
-            batch.flush()
-            if progress:
-                progress(report.entries)
-    batch.flush()
-    report.service = export.service_count
-    if progress:
-        progress(report.entries)
+        names = imports.display_names(session, community_id)
+    # author id → (person id, ledger entry, kept only when tagged) for those who said yes
+    consenting = {
+        user_id: (account.person_id, account.level_event_id, account.level == _TAGGED)
+        for user_id, account in known.items()
+        if account.level in _YES and account.level_event_id is not None
+    }
+    keep_emoji = community.keep_emoji
+    writer = _Writer(archive, community_id, space_id, known, names, report, progress)
+    batch = _Batch()
+    pending = batch.messages
+    seen = not_consented = 0
+    try:
+        for entry in export.entries():
+            seen += 1
+            if entry.__class__ is MalformedEntry:
+                assert isinstance(entry, MalformedEntry)
+                report.malformed += 1
+                if len(report.malformed_examples) < MALFORMED_EXAMPLES:
+                    where = f"message {entry.id}" if entry.id else f"entry #{entry.index}"
+                    report.malformed_examples.append(f"{where}: {entry.reason}")
+                continue
+            assert isinstance(entry, ExportedMessage)
+            author = entry.author_id
+            decision = consenting.get(author) if author is not None else None
+            if decision is None:
+                not_consented += 1
+                continue
+            keep = None
+            if entry.reactions:
+                for reaction in entry.reactions:
+                    if reaction.emoji == keep_emoji:
+                        keep = reaction
+                        break
+            if keep is not None:
+                batch.taggers[entry.id] = keep.from_ids
+            elif decision[2]:  # an untagged message of someone who said `tagged`
+                not_consented += 1
+                continue
+            pending.append((entry, decision[0], decision[1]))
+            if entry.author_name:
+                batch.names[decision[0]] = entry.author_name
+            if len(pending) >= batch_size:
+                batch.seen = seen
+                writer.submit(batch)
+                batch = _Batch()
+                pending = batch.messages
+        batch.seen = seen
+        writer.submit(batch)
+        writer.finish()
+    finally:
+        writer.close()
+        report.entries, report.not_consented = seen, not_consented
+        report.service = export.service_count
     return export, report
 
 
+_TAGGED = Level.TAGGED.value
+_YES = (Level.ALL.value, _TAGGED)
+
+
+@dataclass(slots=True)
 class _Batch:
-    """Messages decided but not yet written, flushed as one transaction."""
+    """Messages the consent model keeps, not yet written, with their tags and names."""
+
+    messages: list[tuple[ExportedMessage, int, int]] = field(default_factory=list)
+    """(message, author's person id, the ledger entry that allows keeping it)"""
+    taggers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """platform message id → who put the keep emoji on it (``()``: the export does not say)"""
+    names: dict[int, str] = field(default_factory=dict)
+    """person id → their latest display name in the batch"""
+    seen: int = 0
+    """entries read when the batch was cut (for ``progress``)"""
+    rows: list[tuple[object, ...]] = field(default_factory=list)
+    """the new messages as rows for ``storage.imports.insert_messages``"""
+    already: int = 0
+    """messages of the batch the chat kept before"""
+
+
+class _Writer:
+    """Prepares batches (main thread) and writes them, one transaction each, on one
+    background thread; see the module doc."""
 
     def __init__(
         self,
         archive: Archive,
         community_id: str,
         space_id: int,
-        keep_emoji: str,
         known: dict[str, KnownAccount],
+        names: dict[int, str | None],
         report: ImportReport,
+        progress: Progress | None,
     ) -> None:
         self.archive = archive
         self.community_id = community_id
         self.space_id = space_id
-        self.keep_emoji = keep_emoji
         self.known = known
+        self.stored_names = names
         self.report = report
-        self.rows: list[dict[str, Any]] = []
-        self.taggers: dict[str, list[str]] = {}  # platform message id → reactor user ids
-        self.names: dict[int, str] = {}
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def add(self, entry: ExportedMessage) -> None:
-        account = self.known.get(entry.author_id) if entry.author_id else None
-        if account is None or account.level_event_id is None:
-            self.report.not_consented += 1
-            return
-        level = account.level
-        keep_reactions = [r for r in entry.reactions if r.emoji == self.keep_emoji]
-        if level == Level.TAGGED.value and not keep_reactions:
-            self.report.not_consented += 1
-            return
-        if level not in (Level.ALL.value, Level.TAGGED.value):
-            self.report.not_consented += 1
-            return
-        now = datetime.now(UTC)
-        self.rows.append(
-            {
-                "community_id": self.community_id,
-                "space_id": self.space_id,
-                "platform_message_id": entry.id,
-                "author_id": account.person_id,
-                "consent_event_id": account.level_event_id,
-                "sent_at": entry.sent_at,
-                "edited_at": entry.edited_at,
-                "text": entry.text,
-                "tokens": self.archive.segmenter.index_tokens(entry.text),
-                "reply_to": entry.reply_to,
-                "media_kind": entry.media_kind,
-                "source": SOURCE,
-                "kept_at": now,
-            }
+        self.progress = progress
+        # An in-memory SQLite database exists once per connection, i.e. per thread: write there.
+        db = archive.db
+        threaded = not (db.is_sqlite and db.sqlite_path is None)
+        self._pool = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
+            if threaded
+            else None
         )
-        if keep_reactions:
-            self.taggers[entry.id] = [uid for r in keep_reactions for uid in r.from_ids]
-        if entry.author_name:
-            self.names[account.person_id] = entry.author_name
+        self._inflight: tuple[Future[None], int] | None = None
 
-    def flush(self) -> None:
-        if not self.rows:
+    def submit(self, batch: _Batch) -> None:
+        """Prepare the batch, wait for the one in flight, then start writing this one."""
+        if not batch.messages:
             return
-        with self.archive.db.write() as session:
-            ids = [row["platform_message_id"] for row in self.rows]
-            already = message_store.kept_platform_ids(session, self.space_id, ids)
-            new_rows = [r for r in self.rows if r["platform_message_id"] not in already]
-            message_store.insert_ignoring_duplicates(session, Message, new_rows)
-            self.report.kept += len(new_rows)
-            self.report.already += len(self.rows) - len(new_rows)
-            self.report.tags += self._write_tags(session)
-            message_store.set_display_names(session, self.names)
-        self.rows.clear()
-        self.taggers.clear()
-        self.names.clear()
+        self._prepare(batch)
+        self.finish()
+        if self._pool is None:
+            self._write(batch)
+            self._committed(batch.seen)
+        else:
+            self._inflight = (self._pool.submit(self._write, batch), batch.seen)
 
-    def _write_tags(self, session: Any) -> int:
-        if not self.taggers:
+    def finish(self) -> None:
+        """Wait until the batch in flight is committed (raising its error, if any)."""
+        if self._inflight is not None:
+            future, seen = self._inflight
+            self._inflight = None
+            future.result()
+            self._committed(seen)
+
+    def close(self) -> None:
+        """Let the batch in flight end (commit or roll back) and stop the thread."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def _committed(self, seen: int) -> None:
+        if self.progress is not None:
+            self.progress(seen)
+
+    def _prepare(self, batch: _Batch) -> None:
+        """Skip what the chat already keeps; cut the words of the rest (outside any write
+        transaction, so live writers are not kept waiting)."""
+        with self.archive.db.read() as session:
+            already = imports.kept_ids(
+                session, self.space_id, [entry.id for entry, _, _ in batch.messages]
+            )
+        cut = self.archive.segmenter.index_tokens
+        community_id, space_id, now = self.community_id, self.space_id, datetime.now(UTC)
+        batch.rows = [
+            (  # in storage.imports.MESSAGE_COLUMNS order
+                community_id,
+                space_id,
+                entry.id,
+                person_id,
+                event_id,
+                entry.sent_at,
+                entry.edited_at,
+                entry.text,
+                cut(entry.text),
+                entry.reply_to,
+                entry.media_kind,
+                SOURCE,
+                now,
+            )
+            for entry, person_id, event_id in batch.messages
+            if entry.id not in already
+        ]
+        batch.already = len(batch.messages) - len(batch.rows)
+
+    def _write(self, batch: _Batch) -> None:
+        """One transaction: the new messages, their tags, changed display names."""
+        names = {
+            pid: name for pid, name in batch.names.items() if self.stored_names.get(pid) != name
+        }
+        new_taggers: dict[str, KnownAccount] = {}
+        with self.archive.db.write() as session:
+            inserted = imports.insert_messages(session, batch.rows)
+            tags = self._write_tags(session, batch.taggers, new_taggers)
+            imports.set_display_names(session, names)
+        self.known.update(new_taggers)
+        self.stored_names.update(names)
+        self.report.kept += inserted
+        self.report.already += len(batch.messages) - inserted
+        self.report.tags += tags
+
+    def _write_tags(
+        self,
+        session: Session,
+        taggers: dict[str, tuple[str, ...]],
+        new_taggers: dict[str, KnownAccount],
+    ) -> int:
+        if not taggers:
             return 0
         now = datetime.now(UTC)
-        rows: list[dict[str, Any]] = []
-        anonymous = [pid for pid, users in self.taggers.items() if not users]
-        have_anonymous = message_store.anonymous_tag_ids(session, self.space_id, anonymous)
-        for platform_id, users in self.taggers.items():
+        rows: list[tuple[object, ...]] = []
+        anonymous = [pid for pid, users in taggers.items() if not users]
+        have_anonymous = imports.anonymous_tagged_ids(session, self.space_id, anonymous)
+        for platform_id, users in taggers.items():
             if not users:
                 if platform_id not in have_anonymous:
                     rows.append(self._tag(platform_id, None, now))
                 continue
             for user_id in dict.fromkeys(users):
-                tagger = self.known.get(user_id)
+                tagger = self.known.get(user_id) or new_taggers.get(user_id)
                 if tagger is None:
+                    # someone the archive never heard of: an account id, nothing more
                     person = people.ensure_person(session, self.community_id, PLATFORM, user_id)
                     assert person.id is not None
                     tagger = KnownAccount(person.id, Level.UNKNOWN.value, "anonymous", None)
-                    self.known[user_id] = tagger
+                    new_taggers[user_id] = tagger
                 rows.append(self._tag(platform_id, tagger.person_id, now))
-        return message_store.insert_ignoring_duplicates(session, Tag, rows)
+        return imports.insert_tags(session, rows)
 
-    def _tag(self, platform_id: str, tagger_id: int | None, now: datetime) -> dict[str, Any]:
-        return {
-            "community_id": self.community_id,
-            "space_id": self.space_id,
-            "platform_message_id": platform_id,
-            "tagger_id": tagger_id,
-            "story_id": None,
-            "method": "import",
-            "created_at": now,
-        }
+    def _tag(self, platform_id: str, tagger_id: int | None, now: datetime) -> tuple[object, ...]:
+        # in storage.imports.TAG_COLUMNS order
+        return (self.community_id, self.space_id, platform_id, tagger_id, None, "import", now)

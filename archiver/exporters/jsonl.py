@@ -1,0 +1,423 @@
+"""``export jsonl``: a community's whole archive as JSON Lines (docs/export-format.md).
+
+One JSON object per line, each with a ``type``, in a fixed order: ``community`` (with the
+schema version), ``space``, ``person``, ``consent_event``, ``story``, ``message``,
+``message_version``, ``tag``, ``post``. Only what the community keeps goes out: held messages
+(their authors have not said yes) and the tags waiting on them are not the community's and are
+never exported, and a person's display name is written only while they have said yes.
+
+The export streams: messages, versions and tags are read page by page by id inside one
+database snapshot and written as they come, so memory stays flat for a million messages and
+the file is consistent while the bots keep writing. It is written to a temporary file next to
+the target and renamed at the end, so a crash never leaves half a file under the final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from archiver.archive import Archive
+from archiver.consent import Level
+from archiver.errors import CommunityMemoryError, UnknownCommunityError
+from storage import communities, dump, people
+from storage.dump import as_utc, as_utc_or_none
+
+SCHEMA = 1
+PAGE_SIZE = 2000
+
+Progress = Callable[[int], None]
+"""Called with the number of messages written so far."""
+
+
+@dataclass
+class ExportReport:
+    """What an export wrote: how many lines of each type, and the file's size."""
+
+    path: Path
+    community_id: str
+    spaces: int = 0
+    people: int = 0
+    consent_events: int = 0
+    stories: int = 0
+    messages: int = 0
+    message_versions: int = 0
+    tags: int = 0
+    posts: int = 0
+    bytes: int = 0
+
+    @property
+    def lines(self) -> int:
+        """Every line of the file, the ``community`` line included."""
+        return 1 + (
+            self.spaces
+            + self.people
+            + self.consent_events
+            + self.stories
+            + self.messages
+            + self.message_versions
+            + self.tags
+            + self.posts
+        )
+
+    def summary(self) -> str:
+        """One line for people: what went into which file."""
+        return (
+            f"{self.community_id} → {self.path}: {self.messages} messages, "
+            f"{self.message_versions} earlier versions, {self.tags} tags, {self.stories} stories, "
+            f"{self.people} people, {self.consent_events} consent entries, {self.posts} posts "
+            f"({self.lines} lines, {self.bytes:,} bytes)"
+        )
+
+    def to_json(self) -> dict[str, object]:
+        """The ``--json`` form."""
+        return {
+            "path": str(self.path),
+            "community": self.community_id,
+            "lines": self.lines,
+            "spaces": self.spaces,
+            "people": self.people,
+            "consent_events": self.consent_events,
+            "stories": self.stories,
+            "messages": self.messages,
+            "message_versions": self.message_versions,
+            "tags": self.tags,
+            "posts": self.posts,
+            "bytes": self.bytes,
+        }
+
+
+def generator() -> str:
+    """The ``generator`` value: this software and its version."""
+    try:
+        version = metadata.version("community-memory")
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        version = "unknown"
+    return f"community-memory {version}"
+
+
+def export_jsonl(
+    archive: Archive,
+    community_id: str,
+    out: Path,
+    *,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+    page_size: int = PAGE_SIZE,
+) -> ExportReport:
+    """Write the community's archive to ``out`` (see the module docstring).
+
+    Refuses an existing ``out`` unless ``overwrite``; raises ``UnknownCommunityError`` for a
+    community the archive lacks and ``CommunityMemoryError`` when the file cannot be written.
+    """
+    out = Path(out)
+    _check_target(out, overwrite=overwrite)
+    report = ExportReport(path=out, community_id=community_id)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+    except OSError as exc:
+        raise CommunityMemoryError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            with archive.db.read() as session:
+                dump.begin_snapshot(session)
+                _Writer(session, community_id, handle.write, report, progress, page_size).run()
+            handle.flush()
+            os.fsync(handle.fileno())
+        report.bytes = tmp.stat().st_size
+        _publish(tmp, out, overwrite=overwrite)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CommunityMemoryError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return report
+
+
+def _check_target(out: Path, *, overwrite: bool) -> None:
+    if out.is_dir():
+        raise CommunityMemoryError(f"{out} is a folder: give the export a file name")
+    if not out.parent.is_dir():
+        raise CommunityMemoryError(f"cannot write {out}: folder {out.parent} does not exist")
+    if out.exists() and not overwrite:
+        raise CommunityMemoryError(f"{out} already exists: choose another name or overwrite it")
+
+
+def _publish(tmp: Path, out: Path, *, overwrite: bool) -> None:
+    """Give the finished file its name: atomically, and without replacing a file that
+    appeared meanwhile unless ``overwrite``."""
+    if overwrite:
+        os.replace(tmp, out)
+    else:
+        try:
+            os.link(tmp, out)  # fails if ``out`` exists: no race with another writer
+        except FileExistsError as exc:
+            raise CommunityMemoryError(
+                f"{out} already exists: choose another name or overwrite it"
+            ) from exc
+        except OSError:  # a file system without hard links
+            if out.exists():
+                raise CommunityMemoryError(
+                    f"{out} already exists: choose another name or overwrite it"
+                ) from None
+            os.replace(tmp, out)
+        else:
+            tmp.unlink()
+    _sync_folder(out.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename durable (best effort: not every system can open a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _time(moment: datetime) -> str:
+    return as_utc(moment).isoformat()
+
+
+def _time_or_none(moment: datetime | None) -> str | None:
+    value = as_utc_or_none(moment)
+    return None if value is None else value.isoformat()
+
+
+class _Writer:
+    """Writes the lines of one export, type by type, counting them in the report."""
+
+    def __init__(
+        self,
+        session: Session,
+        community_id: str,
+        write: Callable[[str], object],
+        report: ExportReport,
+        progress: Progress | None,
+        page_size: int,
+    ) -> None:
+        self.session = session
+        self.community_id = community_id
+        self._write = write
+        self.report = report
+        self.progress = progress
+        self.page_size = page_size
+        self.space_keys: dict[int, str] = {}
+
+    def line(self, record: dict[str, Any]) -> None:
+        self._write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+    def run(self) -> None:
+        self.community()
+        self.spaces()
+        self.people()
+        self.ledger()
+        self.stories()
+        self.messages()
+        self.versions()
+        self.tags()
+        self.posts()
+
+    def community(self) -> None:
+        row = communities.get_community(self.session, self.community_id)
+        if row is None:
+            raise UnknownCommunityError(self.community_id)
+        self.line(
+            {
+                "type": "community",
+                "schema": SCHEMA,
+                "id": row.id,
+                "name": row.name,
+                "language": row.language,
+                "timezone": row.timezone,
+                "keep_emoji": row.keep_emoji,
+                "hold_hours": row.hold_hours,
+                "created_at": _time(row.created_at),
+                "exported_at": _time(datetime.now(UTC)),
+                "generator": generator(),
+            }
+        )
+
+    def spaces(self) -> None:
+        for space in communities.list_spaces(self.session, self.community_id):
+            assert space.id is not None
+            key = f"{space.platform}:{space.chat_id}"
+            self.space_keys[space.id] = key
+            self.line(
+                {
+                    "type": "space",
+                    "id": key,
+                    "platform": space.platform,
+                    "chat_id": space.chat_id,
+                    "title": space.title,
+                    "active": space.active,
+                    "created_at": _time(space.created_at),
+                }
+            )
+            self.report.spaces += 1
+
+    def people(self) -> None:
+        accounts: dict[int, list[str]] = {}
+        for account in people.list_accounts(self.session, self.community_id):
+            accounts.setdefault(account.person_id, []).append(
+                f"{account.platform}:{account.user_id}"
+            )
+        for person, consent in people.list_people(self.session, self.community_id):
+            assert person.id is not None
+            record: dict[str, Any] = {"type": "person", "id": person.id}
+            # Data minimisation: a name only for someone who said yes.
+            if person.display_name and Level(consent.level).is_yes:
+                record["display_name"] = person.display_name
+            record.update(
+                {
+                    "accounts": accounts.get(person.id, []),
+                    "level": consent.level,
+                    "attribution": consent.attribution,
+                    "level_event": consent.level_event_id,
+                    "prompted_at": _time_or_none(consent.prompted_at),
+                    "updated_at": _time(consent.updated_at),
+                    "created_at": _time(person.created_at),
+                }
+            )
+            self.line(record)
+            self.report.people += 1
+
+    def ledger(self) -> None:
+        for event in people.community_ledger(self.session, self.community_id):
+            self.line(
+                {
+                    "type": "consent_event",
+                    "id": event.id,
+                    "person": event.person_id,
+                    "field": event.field,
+                    "old_value": event.old_value,
+                    "new_value": event.new_value,
+                    "method": event.method,
+                    "actor": event.actor,
+                    "recorded_by": event.recorded_by,
+                    "evidence": event.evidence,
+                    "space": None if event.space_id is None else self.space_keys[event.space_id],
+                    "platform_message_id": event.platform_message_id,
+                    "at": _time(event.at),
+                }
+            )
+            self.report.consent_events += 1
+
+    def stories(self) -> None:
+        for story in dump.stories_by_id(self.session, self.community_id):
+            self.line(
+                {
+                    "type": "story",
+                    "id": story.id,
+                    "name": story.name,
+                    "created_by": story.created_by,
+                    "created_at": _time(story.created_at),
+                }
+            )
+            self.report.stories += 1
+
+    def messages(self) -> None:
+        after = 0
+        while page := dump.messages_page(self.session, self.community_id, after, self.page_size):
+            tags: dict[int, list[int]] = {}
+            stories: dict[int, set[int]] = {}
+            for tag in dump.tags_of_messages(
+                self.session, self.community_id, page[0].id, page[-1].id
+            ):
+                tags.setdefault(tag.message_id, []).append(tag.tag_id)
+                if tag.story_id is not None:
+                    stories.setdefault(tag.message_id, set()).add(tag.story_id)
+            for message in page:
+                self.line(
+                    {
+                        "type": "message",
+                        "id": message.id,
+                        "space": self.space_keys[message.space_id],
+                        "platform_message_id": message.platform_message_id,
+                        "author": message.author_id,
+                        "sent_at": message.sent_at.isoformat(),
+                        "edited_at": _time_or_none(message.edited_at),
+                        "text": message.text,
+                        "reply_to": message.reply_to,
+                        "media_kind": message.media_kind,
+                        "tags": tags.get(message.id, []),
+                        "story_ids": sorted(stories.get(message.id, ())),
+                        "source": message.source,
+                        "consent_event": message.consent_event_id,
+                        "kept_at": message.kept_at.isoformat(),
+                    }
+                )
+            self.report.messages += len(page)
+            after = page[-1].id
+            if self.progress:
+                self.progress(self.report.messages)
+
+    def versions(self) -> None:
+        after = 0
+        while page := dump.versions_page(self.session, self.community_id, after, self.page_size):
+            for version in page:
+                self.line(
+                    {
+                        "type": "message_version",
+                        "id": version.id,
+                        "message": version.message_id,
+                        "space": self.space_keys[version.space_id],
+                        "platform_message_id": version.platform_message_id,
+                        "text": version.text,
+                        "valid_from": version.valid_from.isoformat(),
+                        "replaced_at": version.replaced_at.isoformat(),
+                    }
+                )
+            self.report.message_versions += len(page)
+            after = page[-1].id
+
+    def tags(self) -> None:
+        after = 0
+        while page := dump.tags_page(self.session, self.community_id, after, self.page_size):
+            for tag in page:
+                self.line(
+                    {
+                        "type": "tag",
+                        "id": tag.id,
+                        "message": tag.message_id,
+                        "space": self.space_keys[tag.space_id],
+                        "platform_message_id": tag.platform_message_id,
+                        "tagger": tag.tagger_id,
+                        "story": tag.story_id,
+                        "method": tag.method,
+                        "created_at": tag.created_at.isoformat(),
+                    }
+                )
+            self.report.tags += len(page)
+            after = page[-1].id
+
+    def posts(self) -> None:
+        for post in dump.posts_by_id(self.session, self.community_id):
+            self.line(
+                {
+                    "type": "post",
+                    "id": post.id,
+                    "kind": post.kind,
+                    "period": post.period,
+                    "status": post.status,
+                    "created_at": _time(post.created_at),
+                    "sent_at": _time_or_none(post.sent_at),
+                }
+            )
+            self.report.posts += 1

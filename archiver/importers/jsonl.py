@@ -1,0 +1,1083 @@
+"""``import jsonl``: an export (docs/export-format.md) restored into an archive.
+
+Two passes over the file. The first checks every line — JSON, keys and their types, the order
+of line types, every reference (a message's author, space and ledger entry …) — and writes
+nothing: a file that fails is refused whole, with its file name and line number. The second
+writes: first, in one transaction, the community, its spaces, people, consent ledger, stories
+and post log; then messages, earlier versions and tags in batches, one transaction per batch,
+so a crash keeps the finished batches and a rerun adds only what is missing.
+
+Ids are the file's own; every row gets a new id in the archive, and references are remapped
+through natural keys: spaces by ``platform:chat_id``, people by any of their accounts, ledger
+entries by (person, field, new value, time, method), stories by name, messages by (space,
+platform message id), tags by (message, tagger), posts by (kind, period). Matching on those
+keys makes the import idempotent and lets it merge into a community that already exists.
+
+Consent is restored as the ledger says: ledger entries are copied as they are (their original
+method and actor), and a message points to the restored entry that allowed keeping it. Merging
+never resurrects what the archive erased: a message (or tag) whose author (or tagger) used
+``forget`` after it was kept is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import Session
+
+from archiver.archive import Archive
+from archiver.consent import Attribution, Level
+from archiver.errors import CommunityMemoryError, ImportFormatError
+from archiver.events import PLATFORMS, AccountRef
+from storage import communities, dump, people
+from storage import messages as message_store
+from storage.dump import as_utc
+from storage.models import ConsentEvent, Message, MessageVersion, Post, Tag
+
+SCHEMA = 1
+BATCH_SIZE = 5000
+ORDER = (
+    "community",
+    "space",
+    "person",
+    "consent_event",
+    "story",
+    "message",
+    "message_version",
+    "tag",
+    "post",
+)
+LEDGER_FIELDS = ("level", "attribution", "message", "erasure")
+
+Progress = Callable[[int], None]
+"""Called with the number of message lines handled so far."""
+
+
+@dataclass
+class JsonlImportReport:
+    """What an import did. ``added`` is 0 on a rerun of the same file."""
+
+    community_id: str = ""
+    created_community: bool = False
+    lines: int = 0
+    spaces: int = 0
+    people: int = 0
+    people_matched: int = 0
+    consent_events: int = 0
+    consent_events_matched: int = 0
+    stories: int = 0
+    messages: int = 0
+    messages_already: int = 0
+    messages_erased: int = 0
+    message_versions: int = 0
+    tags: int = 0
+    posts: int = 0
+
+    @property
+    def added(self) -> int:
+        """Rows the import created (the community counts as one)."""
+        return (
+            int(self.created_community)
+            + self.spaces
+            + self.people
+            + self.consent_events
+            + self.stories
+            + self.messages
+            + self.message_versions
+            + self.tags
+            + self.posts
+        )
+
+    def summary(self) -> str:
+        """One line for people: what the import added and what was there already."""
+        created = " (new community)" if self.created_community else ""
+        skipped = (
+            f", {self.messages_erased} not restored (forgotten in this archive)"
+            if self.messages_erased
+            else ""
+        )
+        return (
+            f"{self.community_id}{created}: {self.messages} messages added, "
+            f"{self.messages_already} already there{skipped}; "
+            f"{self.message_versions} earlier versions, {self.tags} tags, {self.stories} stories, "
+            f"{self.people} new people ({self.people_matched} known), "
+            f"{self.consent_events} consent entries ({self.consent_events_matched} known), "
+            f"{self.posts} posts"
+        )
+
+    def to_json(self) -> dict[str, object]:
+        """The ``--json`` form."""
+        return {
+            "community": self.community_id,
+            "created_community": self.created_community,
+            "lines": self.lines,
+            "spaces": self.spaces,
+            "people": self.people,
+            "people_matched": self.people_matched,
+            "consent_events": self.consent_events,
+            "consent_events_matched": self.consent_events_matched,
+            "stories": self.stories,
+            "messages": self.messages,
+            "messages_already": self.messages_already,
+            "messages_erased": self.messages_erased,
+            "message_versions": self.message_versions,
+            "tags": self.tags,
+            "posts": self.posts,
+            "added": self.added,
+        }
+
+
+# --- the format: keys per line type ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    """One key of a line type: its JSON kind, whether it must be there, may be null, how long."""
+
+    kind: str  # "str" | "int" | "bool" | "time" | "ints"
+    required: bool = True
+    nullable: bool = False
+    max_len: int | None = None
+    default: Any = None
+
+
+def _opt(kind: str, *, max_len: int | None = None, default: Any = None) -> _Key:
+    """An optional key that may be null."""
+    return _Key(kind, required=False, nullable=True, max_len=max_len, default=default)
+
+
+_SPECS: dict[str, dict[str, _Key]] = {
+    "community": {
+        "schema": _Key("int"),
+        "id": _Key("str", max_len=64),
+        "name": _Key("str"),
+        "language": _Key("str", required=False, max_len=8, default="zh"),
+        "timezone": _Key("str", required=False, max_len=64, default="Asia/Shanghai"),
+        "keep_emoji": _Key("str", required=False, max_len=32, default="📌"),
+        "hold_hours": _Key("int", required=False, default=72),
+        "created_at": _opt("time"),
+        "exported_at": _opt("time"),
+        "generator": _opt("str"),
+    },
+    "space": {
+        "id": _Key("str", max_len=16 + 1 + 255),
+        "platform": _opt("str", max_len=16),
+        "chat_id": _opt("str", max_len=255),
+        "title": _opt("str"),
+        "active": _Key("bool", required=False, default=True),
+        "created_at": _opt("time"),
+    },
+    "person": {
+        "id": _Key("int"),
+        "accounts": _Key("strs"),
+        "level": _Key("str"),
+        "attribution": _Key("str"),
+        "display_name": _opt("str"),
+        "level_event": _opt("int"),
+        "prompted_at": _opt("time"),
+        "updated_at": _opt("time"),
+        "created_at": _opt("time"),
+    },
+    "consent_event": {
+        "id": _Key("int"),
+        "person": _Key("int"),
+        "field": _Key("str", max_len=16),
+        "old_value": _opt("str", max_len=32),
+        "new_value": _Key("str", max_len=32),
+        "method": _Key("str", max_len=16),
+        "actor": _Key("str", max_len=300),
+        "recorded_by": _opt("str"),
+        "evidence": _opt("str"),
+        "space": _opt("str"),
+        "platform_message_id": _opt("str", max_len=64),
+        "at": _Key("time"),
+    },
+    "story": {
+        "id": _Key("int"),
+        "name": _Key("str", max_len=200),
+        "created_by": _opt("int"),
+        "created_at": _opt("time"),
+    },
+    "message": {
+        "id": _Key("int"),
+        "space": _Key("str"),
+        "platform_message_id": _Key("str", max_len=64),
+        "author": _Key("int"),
+        "consent_event": _Key("int"),
+        "sent_at": _Key("time"),
+        "text": _Key("str"),
+        "source": _Key("str", max_len=32),
+        "reply_to": _opt("str", max_len=64),
+        "edited_at": _opt("time"),
+        "media_kind": _opt("str", max_len=32),
+        "tags": _opt("ints"),
+        "story_ids": _opt("ints"),
+        "kept_at": _opt("time"),
+    },
+    "message_version": {
+        "id": _Key("int"),
+        "message": _Key("int"),
+        "space": _Key("str"),
+        "platform_message_id": _Key("str", max_len=64),
+        "text": _Key("str"),
+        "valid_from": _Key("time"),
+        "replaced_at": _Key("time"),
+    },
+    "tag": {
+        "id": _Key("int"),
+        "message": _Key("int"),
+        "space": _Key("str"),
+        "platform_message_id": _Key("str", max_len=64),
+        "tagger": _Key("int", nullable=True),
+        "story": _opt("int"),
+        "method": _Key("str", max_len=16),
+        "created_at": _Key("time"),
+    },
+    "post": {
+        "id": _Key("int"),
+        "kind": _Key("str", max_len=32),
+        "period": _Key("str", max_len=32),
+        "status": _Key("str", required=False, max_len=16, default="sent"),
+        "created_at": _Key("time"),
+        "sent_at": _opt("time"),
+    },
+}
+
+
+class _LineError(Exception):
+    """A problem with one line; turned into an ``ImportFormatError`` naming file and line."""
+
+
+def _value(kind: str, name: str, key: _Key, value: Any) -> Any:
+    if value is None:
+        if key.nullable:
+            return None
+        raise _LineError(f"{kind}: {name!r} must not be null")
+    if key.kind == "str":
+        if not isinstance(value, str):
+            raise _LineError(f"{kind}: {name!r} must be a string")
+        if key.max_len is not None and len(value) > key.max_len:
+            raise _LineError(f"{kind}: {name!r} is longer than {key.max_len} characters")
+        return value
+    if key.kind == "int":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise _LineError(f"{kind}: {name!r} must be an integer")
+        return value
+    if key.kind == "bool":
+        if not isinstance(value, bool):
+            raise _LineError(f"{kind}: {name!r} must be true or false")
+        return value
+    if key.kind == "time":
+        if not isinstance(value, str):
+            raise _LineError(f"{kind}: {name!r} must be an ISO 8601 time string")
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise _LineError(f"{kind}: {name!r} {value!r} is not an ISO 8601 time") from None
+        if moment.tzinfo is None:
+            raise _LineError(f"{kind}: {name!r} {value!r} has no UTC offset")
+        return moment.astimezone(UTC)
+    if key.kind == "ints":
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            raise _LineError(f"{kind}: {name!r} must be a list of integers")
+        return value
+    assert key.kind == "strs"
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _LineError(f"{kind}: {name!r} must be a list of strings")
+    return value
+
+
+def _clean(kind: str, record: dict[str, Any]) -> dict[str, Any]:
+    """The line's values by the spec of its type: checked, times as aware UTC, defaults
+    filled in. Keys the spec does not know are ignored (a later release may add some)."""
+    cleaned: dict[str, Any] = {}
+    for name, key in _SPECS[kind].items():
+        if name not in record:
+            if key.required:
+                raise _LineError(f"a {kind} line needs the key {name!r}")
+            cleaned[name] = key.default
+            continue
+        cleaned[name] = _value(kind, name, key, record[name])
+    return cleaned
+
+
+# --- pass one: reading and checking ----------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """What the first pass learnt: everything but the message, version and tag lines."""
+
+    community: dict[str, Any] = field(default_factory=dict)
+    spaces: dict[str, dict[str, Any]] = field(default_factory=dict)  # by "platform:chat_id"
+    people: dict[int, dict[str, Any]] = field(default_factory=dict)
+    ledger: dict[int, dict[str, Any]] = field(default_factory=dict)
+    stories: dict[int, dict[str, Any]] = field(default_factory=dict)
+    posts: list[dict[str, Any]] = field(default_factory=list)
+    lines: int = 0
+
+
+class _Checker:
+    """Checks the lines of one file in order and keeps what later lines refer to."""
+
+    def __init__(self) -> None:
+        self.plan = _Plan()
+        self.position = -1  # index in ORDER of the last line type seen
+        self.accounts: dict[str, int] = {}
+        self.story_names: set[str] = set()
+        self.message_ids: set[int] = set()
+        self.version_ids: set[int] = set()
+        self.tag_ids: set[int] = set()
+        self.post_keys: set[tuple[str, str]] = set()
+
+    def check(self, record: Any) -> tuple[str, dict[str, Any]]:
+        """The line's type and cleaned values; ``_LineError`` if it is wrong."""
+        if not isinstance(record, dict):
+            raise _LineError("not a JSON object")
+        kind = record.get("type")
+        first = self.position < 0
+        if first:
+            _check_first(record)
+        if kind is None:
+            raise _LineError('no "type" key')
+        if kind not in _SPECS:
+            raise _LineError(
+                f"unknown line type {kind!r} (schema {SCHEMA} has: {', '.join(ORDER)})"
+            )
+        position = ORDER.index(kind)
+        if kind == "community" and not first:
+            raise _LineError("a second community line: one file holds one community")
+        if position < self.position:
+            raise _LineError(
+                f"a {kind} line after {ORDER[self.position]} lines: "
+                f"lines come in the order {', '.join(ORDER)}"
+            )
+        self.position = position
+        values = _clean(kind, record)
+        getattr(self, f"_{kind}")(values)
+        self.plan.lines += 1
+        return kind, values
+
+    def finish(self) -> _Plan:
+        """Checks that need the whole file; the plan for writing."""
+        if self.position < 0:
+            raise _LineError("empty file: not a Community Memory export")
+        for person in self.plan.people.values():
+            event_id = person["level_event"]
+            if event_id is None:
+                continue
+            event = self.plan.ledger.get(event_id)
+            if event is None or event["person"] != person["id"] or event["field"] != "level":
+                raise _LineError(
+                    f"person {person['id']}: level_event {event_id} is not one of their "
+                    "level entries in the consent ledger"
+                )
+        return self.plan
+
+    def _community(self, values: dict[str, Any]) -> None:
+        if not values["id"].strip():
+            raise _LineError("community: 'id' is empty")
+        try:
+            ZoneInfo(values["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise _LineError(f"community: unknown time zone {values['timezone']!r}") from None
+        self.plan.community = values
+
+    def _space(self, values: dict[str, Any]) -> None:
+        key = values["id"]
+        platform, _, chat_id = key.partition(":")
+        if platform not in PLATFORMS or not chat_id:
+            raise _LineError(f"space: 'id' {key!r} is not platform:chat_id")
+        if values["platform"] not in (None, platform) or values["chat_id"] not in (None, chat_id):
+            raise _LineError(f"space {key}: 'platform' and 'chat_id' do not match 'id'")
+        if key in self.plan.spaces:
+            raise _LineError(f"space {key} is already on an earlier line")
+        values["platform"], values["chat_id"] = platform, chat_id
+        self.plan.spaces[key] = values
+
+    def _person(self, values: dict[str, Any]) -> None:
+        pid = values["id"]
+        if pid in self.plan.people:
+            raise _LineError(f"person {pid} is already on an earlier line")
+        if not values["accounts"]:
+            raise _LineError(f"person {pid}: 'accounts' is empty")
+        for key in values["accounts"]:
+            try:
+                AccountRef.parse(key)
+            except CommunityMemoryError as exc:
+                raise _LineError(f"person {pid}: {exc}") from None
+            if key in self.accounts:
+                raise _LineError(f"person {pid}: {key} is also person {self.accounts[key]}")
+            self.accounts[key] = pid
+        _choice(values, "level", Level, f"person {pid}")
+        _choice(values, "attribution", Attribution, f"person {pid}")
+        self.plan.people[pid] = values
+
+    def _consent_event(self, values: dict[str, Any]) -> None:
+        eid = values["id"]
+        if eid in self.plan.ledger:
+            raise _LineError(f"consent_event {eid} is already on an earlier line")
+        if values["person"] not in self.plan.people:
+            raise _LineError(f"consent_event {eid}: no person {values['person']} in the file")
+        if values["field"] not in LEDGER_FIELDS:
+            raise _LineError(
+                f"consent_event {eid}: field {values['field']!r} is not one of "
+                + ", ".join(LEDGER_FIELDS)
+            )
+        if values["space"] is not None and values["space"] not in self.plan.spaces:
+            raise _LineError(f"consent_event {eid}: no space {values['space']} in the file")
+        self.plan.ledger[eid] = values
+
+    def _story(self, values: dict[str, Any]) -> None:
+        sid = values["id"]
+        if sid in self.plan.stories or values["name"] in self.story_names:
+            raise _LineError(f"story {sid} ({values['name']!r}) is already on an earlier line")
+        if values["created_by"] is not None and values["created_by"] not in self.plan.people:
+            raise _LineError(f"story {sid}: no person {values['created_by']} in the file")
+        self.story_names.add(values["name"])
+        self.plan.stories[sid] = values
+
+    def _message(self, values: dict[str, Any]) -> None:
+        mid = values["id"]
+        if mid in self.message_ids:
+            raise _LineError(f"message {mid} is already on an earlier line")
+        self._space_of(values, f"message {mid}")
+        if values["author"] not in self.plan.people:
+            raise _LineError(f"message {mid}: no person {values['author']} in the file")
+        event = self.plan.ledger.get(values["consent_event"])
+        if event is None:
+            raise _LineError(
+                f"message {mid}: no consent_event {values['consent_event']} in the file"
+            )
+        if event["person"] != values["author"]:
+            raise _LineError(
+                f"message {mid}: consent_event {values['consent_event']} is not its author's"
+            )
+        self.message_ids.add(mid)
+
+    def _message_version(self, values: dict[str, Any]) -> None:
+        vid = values["id"]
+        if vid in self.version_ids:
+            raise _LineError(f"message_version {vid} is already on an earlier line")
+        self._space_of(values, f"message_version {vid}")
+        if values["message"] not in self.message_ids:
+            raise _LineError(f"message_version {vid}: no message {values['message']} in the file")
+        self.version_ids.add(vid)
+
+    def _tag(self, values: dict[str, Any]) -> None:
+        tid = values["id"]
+        if tid in self.tag_ids:
+            raise _LineError(f"tag {tid} is already on an earlier line")
+        self._space_of(values, f"tag {tid}")
+        if values["message"] not in self.message_ids:
+            raise _LineError(f"tag {tid}: no message {values['message']} in the file")
+        if values["tagger"] is not None and values["tagger"] not in self.plan.people:
+            raise _LineError(f"tag {tid}: no person {values['tagger']} in the file")
+        if values["story"] is not None and values["story"] not in self.plan.stories:
+            raise _LineError(f"tag {tid}: no story {values['story']} in the file")
+        self.tag_ids.add(tid)
+
+    def _post(self, values: dict[str, Any]) -> None:
+        key = (values["kind"], values["period"])
+        if key in self.post_keys:
+            raise _LineError(f"post {key[0]} {key[1]} is already on an earlier line")
+        self.post_keys.add(key)
+        self.plan.posts.append(values)
+
+    def _space_of(self, values: dict[str, Any], what: str) -> None:
+        if values["space"] not in self.plan.spaces:
+            raise _LineError(f"{what}: no space {values['space']} in the file")
+
+
+def _check_first(record: dict[str, Any]) -> None:
+    """The first line says what the file is: a community line of a schema we read."""
+    if record.get("type") != "community":
+        raise _LineError(
+            'the first line must be the community line ({"type": "community", "schema": 1, …}):'
+            " this is not a Community Memory export"
+        )
+    schema = record.get("schema")
+    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
+        raise _LineError(f"community: 'schema' must be a positive integer, not {schema!r}")
+    if schema > SCHEMA:
+        raise _LineError(
+            f"export schema {schema} was written by a newer Community Memory "
+            f"(this release reads schema {SCHEMA}): upgrade Community Memory to import it"
+        )
+
+
+def _choice(
+    values: dict[str, Any], name: str, choices: type[Level | Attribution], what: str
+) -> None:
+    allowed = [c.value for c in choices]
+    if values[name] not in allowed:
+        raise _LineError(f"{what}: {name} {values[name]!r} is not one of {', '.join(allowed)}")
+
+
+def _records(path: Path) -> Iterator[tuple[int, Any]]:
+    """``(line number, parsed JSON)`` for each non-blank line; errors name the line."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise ImportFormatError("file not found", path=path) from None
+    except IsADirectoryError:
+        raise ImportFormatError("is a folder, not an export file", path=path) from None
+    except OSError as exc:
+        raise ImportFormatError(f"cannot read the file ({exc.strerror})", path=path) from exc
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ImportFormatError(
+                    "not UTF-8 text", path=path, entry=f"line {number}"
+                ) from None
+            if number == 1:
+                text = text.removeprefix("\ufeff")
+            if not text.strip():
+                continue
+            try:
+                yield number, json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ImportFormatError(
+                    f"not valid JSON ({exc.msg} at column {exc.colno})",
+                    path=path,
+                    entry=f"line {number}",
+                ) from None
+
+
+def _scan(path: Path, checker: _Checker) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every line of the file, checked: ``(type, values)``."""
+    for number, record in _records(path):
+        try:
+            yield checker.check(record)
+        except _LineError as exc:
+            raise ImportFormatError(str(exc), path=path, entry=f"line {number}") from None
+
+
+def _check_file(path: Path) -> _Plan:
+    """Read and check the whole file without writing anything (the first pass)."""
+    checker = _Checker()
+    for _ in _scan(path, checker):
+        pass
+    try:
+        return checker.finish()
+    except _LineError as exc:
+        raise ImportFormatError(str(exc), path=path) from None
+
+
+# --- pass two: writing -----------------------------------------------------------------------
+
+
+@dataclass
+class _Ids:
+    """The file's ids → the archive's, and what the archive erased."""
+
+    spaces: dict[str, int] = field(default_factory=dict)
+    people: dict[int, int] = field(default_factory=dict)
+    ledger: dict[int, int] = field(default_factory=dict)
+    stories: dict[int, int] = field(default_factory=dict)
+    erased_person: dict[int, datetime] = field(default_factory=dict)  # archive person id → when
+    erased_message: dict[tuple[int, str], datetime] = field(default_factory=dict)
+
+
+def import_jsonl(
+    archive: Archive,
+    path: Path,
+    *,
+    community_id: str | None = None,
+    progress: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> JsonlImportReport:
+    """Restore an export into the archive, as ``community_id`` if given (else the file's id);
+    see the module docstring. ``ImportFormatError`` names the file and line of a bad file,
+    and then nothing is written."""
+    path = Path(path)
+    before = _fingerprint(path)
+    plan = _check_file(path)
+    target = community_id if community_id is not None else plan.community["id"]
+    if not target.strip() or len(target) > 64:
+        raise CommunityMemoryError(f"{target!r} cannot be a community id (1 to 64 characters)")
+    report = JsonlImportReport(community_id=target, lines=plan.lines)
+    _unchanged(path, before)
+    with archive.db.write() as session:
+        ids = _restore_setup(session, plan, target, report)
+    writer = _BatchWriter(archive, target, ids, report, progress, batch_size)
+    for kind, values in _scan(path, _Checker()):
+        writer.add(kind, values)
+    writer.flush()
+    return report
+
+
+def _fingerprint(path: Path) -> tuple[int, int]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return (-1, -1)  # the first pass reports a missing file
+    return (stat.st_size, stat.st_mtime_ns)
+
+
+def _unchanged(path: Path, before: tuple[int, int]) -> None:
+    """The second pass must read the file the first one checked."""
+    if _fingerprint(path) != before:
+        raise CommunityMemoryError(f"{path} changed while it was being imported: run it again")
+
+
+def _restore_setup(session: Session, plan: _Plan, target: str, report: JsonlImportReport) -> _Ids:
+    """Community, spaces, people, ledger, consent, stories and posts, in the caller's
+    transaction; raises (so nothing is written) on a conflict with the archive."""
+    ids = _Ids()
+    now = datetime.now(UTC)
+    _restore_community(session, plan, target, report, now)
+    for key, space in plan.spaces.items():
+        row = communities.get_space(session, space["platform"], space["chat_id"])
+        if row is None:
+            row = dump.create_space(
+                session,
+                community_id=target,
+                platform=space["platform"],
+                chat_id=space["chat_id"],
+                title=space["title"],
+                active=space["active"],
+                created_at=space["created_at"] or now,
+            )
+            report.spaces += 1
+        elif row.community_id != target:
+            raise CommunityMemoryError(
+                f"the chat {key} belongs to community {row.community_id!r}, not {target!r}: "
+                "one chat, one archive"
+            )
+        assert row.id is not None
+        ids.spaces[key] = row.id
+    new_people = _restore_people(session, plan, target, ids, report, now)
+    _restore_ledger(session, plan, target, ids, new_people, report, now)
+    for sid, story in plan.stories.items():
+        existing = message_store.get_story(session, target, story["name"])
+        if existing is None:
+            created_at = story["created_at"] or now
+            creator = story["created_by"]
+            created_by = None if creator is None else ids.people[creator]
+            if created_by is not None and _erased(ids.erased_person.get(created_by), created_at):
+                created_by = None
+            existing = dump.create_story(
+                session, target, name=story["name"], created_by=created_by, created_at=created_at
+            )
+            report.stories += 1
+        assert existing.id is not None
+        ids.stories[sid] = existing.id
+    report.posts += message_store.insert_ignoring_duplicates(
+        session,
+        Post,
+        [
+            {
+                "community_id": target,
+                "kind": post["kind"],
+                "period": post["period"],
+                "status": post["status"],
+                "created_at": post["created_at"],
+                "sent_at": post["sent_at"],
+            }
+            for post in plan.posts
+        ],
+    )
+    return ids
+
+
+def _restore_community(
+    session: Session, plan: _Plan, target: str, report: JsonlImportReport, now: datetime
+) -> None:
+    """Create the community from the file, or check that the existing one is the same."""
+    existing = communities.get_community(session, target)
+    info = plan.community
+    if existing is None:
+        dump.create_community(
+            session,
+            community_id=target,
+            name=info["name"],
+            language=info["language"],
+            timezone=info["timezone"],
+            keep_emoji=info["keep_emoji"],
+            hold_hours=info["hold_hours"],
+            created_at=info["created_at"] or now,
+        )
+        report.created_community = True
+        return
+    # An existing community keeps its own settings; merging needs a chat in common, so that
+    # another neighbourhood's export is not poured into it by mistake.
+    have = {f"{s.platform}:{s.chat_id}" for s in communities.list_spaces(session, target)}
+    if have and plan.spaces and not have & set(plan.spaces):
+        raise CommunityMemoryError(
+            f"community {target!r} already exists and holds none of the file's chats "
+            f"({', '.join(sorted(plan.spaces))}): import it under another community id"
+        )
+
+
+def _restore_people(
+    session: Session,
+    plan: _Plan,
+    target: str,
+    ids: _Ids,
+    report: JsonlImportReport,
+    now: datetime,
+) -> set[int]:
+    """Match people by account or create them; returns the file ids of the new ones."""
+    known = {
+        f"{a.platform}:{a.user_id}": a.person_id for a in people.list_accounts(session, target)
+    }
+    new: set[int] = set()
+    for pid, person in plan.people.items():
+        matches = {known[key] for key in person["accounts"] if key in known}
+        if len(matches) > 1:
+            raise CommunityMemoryError(
+                f"person {pid} of the file has accounts of {len(matches)} different people "
+                f"in community {target!r}: {', '.join(person['accounts'])}"
+            )
+        accounts = [AccountRef.parse(key) for key in person["accounts"]]
+        if matches:
+            archive_id = matches.pop()
+            for account in accounts:
+                if account.key not in known:
+                    dump.add_account(session, target, archive_id, account.platform, account.user_id)
+            report.people_matched += 1
+        else:
+            said_yes = Level(person["level"]).is_yes
+            archive_id = dump.create_person(
+                session,
+                target,
+                display_name=person["display_name"] if said_yes else None,
+                created_at=person["created_at"] or now,
+                accounts=[(a.platform, a.user_id) for a in accounts],
+            )
+            new.add(pid)
+            report.people += 1
+        ids.people[pid] = archive_id
+    return new
+
+
+_LedgerKey = tuple[int, str, str, datetime, str]
+
+
+def _restore_ledger(
+    session: Session,
+    plan: _Plan,
+    target: str,
+    ids: _Ids,
+    new_people: set[int],
+    report: JsonlImportReport,
+    now: datetime,
+) -> None:
+    """Copy the ledger (entries already there are matched, not duplicated), then set each
+    person's current consent: a new person's as the file says; a known person's moves to the
+    file's choice only where the file's ledger holds a newer one than the archive's."""
+    existing: dict[_LedgerKey, ConsentEvent] = {}
+    for event in people.community_ledger(session, target):
+        assert event.id is not None
+        key = (event.person_id, event.field, event.new_value, as_utc(event.at), event.method)
+        existing.setdefault(key, event)
+        _note_erasure(ids, event)
+    latest_before = _latest_choices(existing.values())
+    added: list[ConsentEvent] = []
+    for eid, entry in plan.ledger.items():
+        person_id = ids.people[entry["person"]]
+        key = (person_id, entry["field"], entry["new_value"], entry["at"], entry["method"])
+        found = existing.get(key)
+        if found is None:
+            found = people.append_ledger(
+                session,
+                ConsentEvent(
+                    community_id=target,
+                    person_id=person_id,
+                    field=entry["field"],
+                    old_value=entry["old_value"],
+                    new_value=entry["new_value"],
+                    method=entry["method"],
+                    actor=entry["actor"],
+                    recorded_by=entry["recorded_by"],
+                    evidence=entry["evidence"],
+                    space_id=None if entry["space"] is None else ids.spaces[entry["space"]],
+                    platform_message_id=entry["platform_message_id"],
+                    at=entry["at"],
+                ),
+            )
+            existing[key] = found
+            added.append(found)
+            _note_erasure(ids, found)
+            report.consent_events += 1
+        else:
+            report.consent_events_matched += 1
+        assert found.id is not None
+        ids.ledger[eid] = found.id
+    latest_added = _latest_choices(added)
+    for pid, person in plan.people.items():
+        archive_id = ids.people[pid]
+        if pid in new_people:
+            event_id = person["level_event"]
+            dump.save_consent(
+                session,
+                archive_id,
+                level=person["level"],
+                attribution=person["attribution"],
+                level_event_id=None if event_id is None else ids.ledger[event_id],
+                prompted_at=person["prompted_at"],
+                updated_at=person["updated_at"] or person["created_at"] or now,
+            )
+        else:
+            _merge_consent(session, archive_id, person, latest_before, latest_added)
+
+
+def _latest_choices(events: Iterable[ConsentEvent]) -> dict[tuple[int, str], ConsentEvent]:
+    """``(person, "level"|"attribution") → `` the newest such ledger entry."""
+    latest: dict[tuple[int, str], ConsentEvent] = {}
+    for event in events:
+        if event.field not in ("level", "attribution"):
+            continue
+        key = (event.person_id, event.field)
+        if key not in latest or as_utc(event.at) >= as_utc(latest[key].at):
+            latest[key] = event
+    return latest
+
+
+def _merge_consent(
+    session: Session,
+    person_id: int,
+    person: dict[str, Any],
+    before: dict[tuple[int, str], ConsentEvent],
+    added: dict[tuple[int, str], ConsentEvent],
+) -> None:
+    """A known person's consent after the merge: each of level and attribution follows the
+    newest ledger choice, the archive's or the file's (``before``/``added``, by ``at``)."""
+    current = people.get_consent(session, person_id)
+    old_level = current.level
+    level, attribution = current.level, current.attribution
+    level_event_id, updated_at = current.level_event_id, as_utc(current.updated_at)
+    changed = False
+    for choice in ("level", "attribution"):
+        newer = added.get((person_id, choice))
+        older = before.get((person_id, choice))
+        if newer is None or (older is not None and as_utc(older.at) >= as_utc(newer.at)):
+            continue
+        changed = True
+        updated_at = max(updated_at, as_utc(newer.at))
+        if choice == "level":
+            level, level_event_id = newer.new_value, newer.id
+        else:
+            attribution = newer.new_value
+    prompted_at = current.prompted_at if current.prompted_at is not None else person["prompted_at"]
+    if not changed and prompted_at == current.prompted_at:
+        return
+    dump.save_consent(
+        session,
+        person_id,
+        level=level,
+        attribution=attribution,
+        level_event_id=level_event_id,
+        prompted_at=prompted_at,
+        updated_at=updated_at,
+    )
+    if level != old_level:
+        # The file's newer choice brings its name with it; a no never keeps one.
+        if not Level(level).is_yes:
+            dump.set_display_name(session, person_id, None)
+        elif person["display_name"]:
+            dump.set_display_name(session, person_id, person["display_name"])
+
+
+def _note_erasure(ids: _Ids, event: ConsentEvent) -> None:
+    """Remember a ``forget`` so that nothing it erased is brought back."""
+    if event.field != "erasure":
+        return
+    at = as_utc(event.at)
+    if event.new_value == "all":
+        person_id = event.person_id
+        if person_id not in ids.erased_person or ids.erased_person[person_id] < at:
+            ids.erased_person[person_id] = at
+    elif event.space_id is not None and event.platform_message_id is not None:
+        key = (event.space_id, event.platform_message_id)
+        if key not in ids.erased_message or ids.erased_message[key] < at:
+            ids.erased_message[key] = at
+
+
+def _erased(erased_at: datetime | None, kept_at: datetime) -> bool:
+    """True when a ``forget`` came after the thing was kept: it must stay erased."""
+    return erased_at is not None and erased_at >= kept_at
+
+
+class _BatchWriter:
+    """Messages, versions and tags of the second pass, written one transaction per batch.
+
+    The file's order (all messages, then versions, then tags) means a version or tag is
+    written only after every message it can refer to.
+    """
+
+    def __init__(
+        self,
+        archive: Archive,
+        community_id: str,
+        ids: _Ids,
+        report: JsonlImportReport,
+        progress: Progress | None,
+        batch_size: int,
+    ) -> None:
+        self.archive = archive
+        self.community_id = community_id
+        self.ids = ids
+        self.report = report
+        self.progress = progress
+        self.batch_size = batch_size
+        self.kind = ""
+        self.pending: list[dict[str, Any]] = []
+        self.handled = 0
+
+    def add(self, kind: str, values: dict[str, Any]) -> None:
+        if kind not in ("message", "message_version", "tag"):
+            return
+        if kind != self.kind:
+            self.flush()
+            self.kind = kind
+        self.pending.append(values)
+        if len(self.pending) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        with self.archive.db.write() as session:
+            if self.kind == "message":
+                self._messages(session)
+            elif self.kind == "message_version":
+                self._versions(session)
+            else:
+                self._tags(session)
+        if self.kind == "message":
+            self.handled += len(self.pending)
+            if self.progress:
+                self.progress(self.handled)
+        self.pending = []
+
+    def _platform_ids(self) -> dict[int, list[str]]:
+        """``space id → platform message ids`` of the pending lines, for one query per space."""
+        groups: dict[int, list[str]] = {}
+        for values in self.pending:
+            groups.setdefault(self.ids.spaces[values["space"]], []).append(
+                values["platform_message_id"]
+            )
+        return groups
+
+    def _found(self, session: Session) -> dict[tuple[int, str], int]:
+        """``(space id, platform message id) → message id`` of the pending lines' messages
+        that the archive keeps."""
+        found: dict[tuple[int, str], int] = {}
+        for space_id, pmids in self._platform_ids().items():
+            for pmid, message_id in dump.message_ids(session, space_id, pmids).items():
+                found[(space_id, pmid)] = message_id
+        return found
+
+    def _messages(self, session: Session) -> None:
+        now = datetime.now(UTC)
+        already = {
+            (space_id, pmid)
+            for space_id, pmids in self._platform_ids().items()
+            for pmid in message_store.kept_platform_ids(session, space_id, pmids)
+        }
+        rows: list[dict[str, Any]] = []
+        for values in self.pending:  # in file order, so ids keep the file's order
+            space_id = self.ids.spaces[values["space"]]
+            pmid = values["platform_message_id"]
+            author = self.ids.people[values["author"]]
+            kept_at = values["kept_at"] or values["sent_at"]
+            if _erased(self.ids.erased_person.get(author), kept_at) or _erased(
+                self.ids.erased_message.get((space_id, pmid)), kept_at
+            ):
+                self.report.messages_erased += 1
+                continue
+            if (space_id, pmid) in already:
+                self.report.messages_already += 1
+                continue
+            already.add((space_id, pmid))
+            rows.append(
+                {
+                    "community_id": self.community_id,
+                    "space_id": space_id,
+                    "platform_message_id": pmid,
+                    "author_id": author,
+                    "consent_event_id": self.ids.ledger[values["consent_event"]],
+                    "sent_at": values["sent_at"],
+                    "edited_at": values["edited_at"],
+                    "text": values["text"],
+                    "tokens": self.archive.segmenter.index_tokens(values["text"]),
+                    "reply_to": values["reply_to"],
+                    "media_kind": values["media_kind"],
+                    "source": values["source"],
+                    "kept_at": values["kept_at"] or now,
+                }
+            )
+        message_store.insert_ignoring_duplicates(session, Message, rows)
+        self.report.messages += len(rows)
+
+    def _versions(self, session: Session) -> None:
+        found = self._found(session)
+        have = dump.version_keys(session, list(found.values()))
+        rows: list[dict[str, Any]] = []
+        for values in self.pending:
+            message_id = found.get(
+                (self.ids.spaces[values["space"]], values["platform_message_id"])
+            )
+            if message_id is None:  # its message was not restored: erased in this archive
+                continue
+            key = (message_id, values["replaced_at"])
+            if key in have:
+                continue
+            have.add(key)
+            rows.append(
+                {
+                    "message_id": message_id,
+                    "text": values["text"],
+                    "valid_from": values["valid_from"],
+                    "replaced_at": values["replaced_at"],
+                }
+            )
+        message_store.insert_ignoring_duplicates(session, MessageVersion, rows)
+        self.report.message_versions += len(rows)
+
+    def _tags(self, session: Session) -> None:
+        found = self._found(session)
+        anonymous = {
+            (space_id, pmid)
+            for space_id, pmids in self._platform_ids().items()
+            for pmid in message_store.anonymous_tag_ids(session, space_id, pmids)
+        }
+        rows: list[dict[str, Any]] = []
+        for values in self.pending:
+            key = (self.ids.spaces[values["space"]], values["platform_message_id"])
+            if key not in found:  # its message was not restored: erased in this archive
+                continue
+            tagger = values["tagger"]
+            tagger_id = None if tagger is None else self.ids.people[tagger]
+            if tagger_id is None:
+                # No unique constraint can see two NULL taggers as the same: check here.
+                if key in anonymous:
+                    continue
+                anonymous.add(key)
+            elif _erased(self.ids.erased_person.get(tagger_id), values["created_at"]):
+                continue
+            story = values["story"]
+            rows.append(
+                {
+                    "community_id": self.community_id,
+                    "space_id": key[0],
+                    "platform_message_id": key[1],
+                    "tagger_id": tagger_id,
+                    "story_id": None if story is None else self.ids.stories[story],
+                    "method": values["method"],
+                    "created_at": values["created_at"],
+                }
+            )
+        self.report.tags += message_store.insert_ignoring_duplicates(session, Tag, rows)

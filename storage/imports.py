@@ -1,0 +1,208 @@
+"""Bulk reads and writes for importers, values formatted exactly like the models'.
+
+An import writes hundreds of thousands of rows, so it skips the ORM and SQLAlchemy's per-row
+work: rows arrive as plain tuples, each column's own bind processor (``UTCDateTime``,
+``ChatText`` …, resolved for the dialect as SQLAlchemy resolves it) is applied to the whole
+column at once, and the rows go to the driver as they are. What lands in the database is
+exactly what the models would have written (``tests/test_import_telegram.py`` compares an
+imported row with a live-ingested one).
+
+* **SQLite**: multi-row ``INSERT … VALUES (…), (…) ON CONFLICT DO NOTHING``, about 2,300 rows
+  a statement. This matters beyond the saved calls: the ``message_fts_insert`` trigger feeds
+  FTS5, and FTS5 flushes its pending index at every statement savepoint, i.e. once per
+  ``executemany`` row. One statement per thousand rows indexes about four times faster.
+* **PostgreSQL**: one short ``INSERT … ON CONFLICT DO NOTHING`` through ``executemany``, which
+  psycopg pipelines. (A long multi-row statement would be re-parsed by psycopg in Python on
+  every call: it caches only short queries.)
+
+Membership tests ("which of these ids are kept?") pass the ids as one parameter (a JSON array
+on SQLite, an array on PostgreSQL) instead of thousands of expanded ``IN`` parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam
+from sqlmodel import Session, select
+
+from storage.models import Message, Person, Tag
+
+MESSAGE_COLUMNS = (
+    "community_id",
+    "space_id",
+    "platform_message_id",
+    "author_id",
+    "consent_event_id",
+    "sent_at",
+    "edited_at",
+    "text",
+    "tokens",
+    "reply_to",
+    "media_kind",
+    "source",
+    "kept_at",
+)
+"""The order of the values in a row given to :func:`insert_messages`."""
+
+TAG_COLUMNS = (
+    "community_id",
+    "space_id",
+    "platform_message_id",
+    "tagger_id",
+    "story_id",
+    "method",
+    "created_at",
+)
+"""The order of the values in a row given to :func:`insert_tags`."""
+
+# Bound parameters per SQLite statement, below its default limit (32,766): about 2,300
+# message rows a statement.
+MAX_PARAMS = 30_000
+
+
+def insert_messages(session: Session, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Keep messages given as tuples in :data:`MESSAGE_COLUMNS` order; a message already kept
+    (same space and platform id) stays as it is. Returns how many rows were new."""
+    return _insert_many(session, _table(Message), MESSAGE_COLUMNS, rows)
+
+
+def insert_tags(session: Session, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Add tags given as tuples in :data:`TAG_COLUMNS` order, skipping a tagger's second tag
+    on a message. Returns how many rows were new (anonymous tags, whose ``tagger_id`` is NULL,
+    are never duplicates to the database: check them with :func:`anonymous_tagged_ids`)."""
+    return _insert_many(session, _table(Tag), TAG_COLUMNS, rows)
+
+
+def kept_ids(session: Session, space_id: int, platform_ids: Sequence[str]) -> set[str]:
+    """Which of these platform message ids the space already keeps."""
+    return _members(
+        session,
+        "SELECT platform_message_id FROM message "
+        "WHERE space_id = {p} AND platform_message_id {in_}",
+        space_id,
+        platform_ids,
+    )
+
+
+def anonymous_tagged_ids(session: Session, space_id: int, platform_ids: Sequence[str]) -> set[str]:
+    """Which of these messages already carry a tag with no known tagger (an imported one)."""
+    return _members(
+        session,
+        "SELECT platform_message_id FROM tag WHERE space_id = {p} AND tagger_id IS NULL "
+        "AND platform_message_id {in_}",
+        space_id,
+        platform_ids,
+    )
+
+
+def display_names(session: Session, community_id: str) -> dict[int, str | None]:
+    """``person id → display name`` for everyone in the community (one query)."""
+    rows = session.exec(
+        select(Person.id, Person.display_name).where(Person.community_id == community_id)
+    )
+    return {person_id: name for person_id, name in rows if person_id is not None}
+
+
+def set_display_names(session: Session, names: dict[int, str]) -> None:
+    """Set these people's display names (one ``executemany``)."""
+    if not names:
+        return
+    table = _table(Person)
+    session.connection().execute(
+        table.update()
+        .where(table.c.id == bindparam("person_id"))
+        .values(display_name=bindparam("name")),
+        [{"person_id": pid, "name": name} for pid, name in names.items()],
+    )
+
+
+# --- the machinery ---------------------------------------------------------------------------
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+def _members(session: Session, sql: str, space_id: int, values: Sequence[str]) -> set[str]:
+    """Run ``sql`` (with ``{p}`` for the space id's marker and ``{in_}`` for membership in
+    ``values``), passing ``values`` as one parameter; the first column of the rows."""
+    if not values:
+        return set()
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        statement = sql.format(p="?", in_="IN (SELECT value FROM json_each(?))")
+        parameter: Any = json.dumps(list(values))
+    else:
+        statement = sql.format(p="%s", in_="= ANY(%s)")
+        parameter = list(values)
+    result = conn.exec_driver_sql(statement, (space_id, parameter))
+    return {row[0] for row in result}
+
+
+def _insert_many(
+    session: Session, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> int:
+    if not rows:
+        return 0
+    conn = session.connection()
+    width = len(columns)
+    params = _formatted(conn, table, columns, rows)
+    if conn.dialect.name != "sqlite":
+        many = [tuple(params[i : i + width]) for i in range(0, len(params), width)]
+        result = conn.exec_driver_sql(_insert_sql(conn, table, columns, 1), many)
+        return int(result.rowcount or 0)
+    per_statement = max(1, MAX_PARAMS // width)
+    inserted = 0
+    for start in range(0, len(rows), per_statement):
+        count = min(per_statement, len(rows) - start)
+        sql = _insert_sql(conn, table, columns, count)
+        chunk = params[start * width : (start + count) * width]
+        result = conn.exec_driver_sql(sql, tuple(chunk))
+        inserted += int(result.rowcount or 0)
+    return inserted
+
+
+def _formatted(
+    conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> list[Any]:
+    """The rows flattened into one parameter list, each column through its type's bind
+    processor (what SQLAlchemy would do to the value of an ORM insert)."""
+    width = len(columns)
+    params: list[Any] = [value for row in rows for value in row]
+    if len(params) != width * len(rows):
+        raise ValueError(f"every row must have {width} values ({', '.join(columns)})")
+    dialect = conn.dialect
+    for index, name in enumerate(columns):
+        # the dialect's own implementation (sqlite's DATETIME string format …), as SQLAlchemy
+        # itself resolves it for a statement
+        column_type = table.c[name].type.dialect_impl(dialect)
+        processor: Callable[[Any], Any] | None = column_type.bind_processor(dialect)
+        if processor is not None:
+            params[index::width] = [processor(value) for value in params[index::width]]
+    return params
+
+
+_SQL_CACHE: dict[tuple[str, str, tuple[str, ...], int], str] = {}
+
+
+def _insert_sql(conn: Connection, table: Table, columns: tuple[str, ...], count: int) -> str:
+    """``INSERT INTO t (…) VALUES (…) × count ON CONFLICT DO NOTHING`` in the driver's style."""
+    dialect = conn.dialect
+    key = (dialect.name, table.name, columns, count)
+    sql = _SQL_CACHE.get(key)
+    if sql is None:
+        quote = dialect.identifier_preparer.quote
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        one = "(" + ", ".join([mark] * len(columns)) + ")"
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+            f"VALUES {', '.join([one] * count)} ON CONFLICT DO NOTHING"
+        )
+        if len(_SQL_CACHE) > 64:
+            _SQL_CACHE.clear()
+        _SQL_CACHE[key] = sql
+    return sql
