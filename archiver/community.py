@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
 from archiver.errors import CommunityMemoryError, UnknownCommunityError
-from archiver.events import ChatRef
-from storage import communities
+from archiver.events import AccountRef, ChatRef
+from storage import communities, people
 from storage.models import Space
 
 if TYPE_CHECKING:
@@ -104,3 +105,45 @@ def space_for(session: Session, chat: ChatRef) -> Space:
     if space is None or space.id is None:
         raise UnknownChatError(chat)
     return space
+
+
+def community_of_chat(archive: Archive, chat: ChatRef) -> str | None:
+    """The id of the community a chat belongs to, or None for a chat no community has."""
+    with archive.db.read() as session:
+        space = communities.get_space(session, chat.platform, chat.chat_id)
+        return space.community_id if space is not None else None
+
+
+def adopt_chat(archive: Archive, chat: ChatRef, title: str | None) -> str:
+    """The community of ``chat``, creating one with default settings for a chat that no
+    community lists (DESIGN: "a group … that no community lists gets a community of its own").
+    The new community's id is derived from the chat (``telegram-1001234567890``)."""
+    existing = community_of_chat(archive, chat)
+    if existing is not None:
+        with archive.db.write() as session:
+            space = space_for(session, chat)
+            assert space.id is not None
+            communities.set_space_active(session, space.id, True)
+        return existing
+    slug = re.sub(r"[^a-z0-9]+", "-", f"{chat.platform}-{chat.chat_id}".lower()).strip("-")[:64]
+    ensure_community(
+        archive,
+        CommunitySettings(
+            id=slug, name=title or slug, spaces=(SpaceRef(chat.platform, chat.chat_id),)
+        ),
+    )
+    return slug
+
+
+def set_chat_active(archive: Archive, chat: ChatRef, active: bool) -> None:
+    """Record that the bot was removed from (or came back to) a chat."""
+    with archive.db.write() as session:
+        space = communities.get_space(session, chat.platform, chat.chat_id)
+        if space is not None and space.id is not None:
+            communities.set_space_active(session, space.id, active)
+
+
+def communities_of_account(archive: Archive, account: AccountRef) -> list[str]:
+    """The communities in which the archive knows this account (for private chats)."""
+    with archive.db.read() as session:
+        return people.communities_of(session, account.platform, account.user_id)

@@ -15,7 +15,14 @@ from archiver.archive import Archive
 from archiver.consent import Attribution
 from archiver.errors import UnknownCommunityError
 from storage import communities
-from storage.search import MessageRow, first_message_at, messages_in_ranges, search_tokens
+from storage import messages as message_store
+from storage.search import (
+    MessageRow,
+    first_message_at,
+    message_rows,
+    messages_in_ranges,
+    search_tokens,
+)
 
 MAX_LIMIT = 100
 
@@ -103,4 +110,16 @@ def on_this_day(
                 end = datetime.combine(local_day + timedelta(days=1), time(0), zone)
                 ranges.append((start, end))
         rows = messages_in_ranges(session, community_id, ranges, max(0, min(limit, MAX_LIMIT)))
+    return [_shown(row, zone) for row in rows]
+
+
+def story_messages(archive: Archive, community_id: str, name: str) -> list[KeptMessage]:
+    """The kept messages filed into the community's story ``name``, oldest first."""
+    zone = _zone(archive, community_id)
+    with archive.db.read() as session:
+        story = message_store.get_story(session, community_id, name)
+        if story is None or story.id is None:
+            return []
+        ids = [m.id for m in message_store.story_messages(session, story.id) if m.id is not None]
+        rows = message_rows(session, ids)
     return [_shown(row, zone) for row in rows]

@@ -441,6 +441,46 @@ def db_upgrade_command(ctx: typer.Context) -> None:
         out.print(f"archive upgraded from {before or 'empty'} to schema {after}", markup=False)
 
 
+@app.command("run")
+@friendly
+def run_command(
+    ctx: typer.Context,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+) -> None:
+    """Run the bots of every configured platform (foreground; stop with Ctrl-C)."""
+    import asyncio
+    import logging
+
+    from bot.runner import run_bots
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    config = _config(ctx)
+    asyncio.run(run_bots(config))
+
+
+@app.command("doctor")
+@friendly
+def doctor_command(ctx: typer.Context) -> None:
+    """Check config, archive, tokens and bot permissions; each problem with its fix."""
+    import asyncio
+
+    from bot.doctor import run_doctor
+
+    checks = asyncio.run(run_doctor(_config(ctx)))
+    for check in checks:
+        mark = "✓" if check.ok else "✗"
+        out.print(f"{mark} {check.what}", markup=False)
+        if check.fix:
+            out.print(f"    fix: {check.fix}", markup=False)
+    if not all(check.ok for check in checks):
+        raise typer.Exit(1)
+
+
 @app.command("demo")
 @friendly
 def demo_command(

@@ -82,3 +82,11 @@ def list_spaces(session: Session, community_id: str) -> list[Space]:
             select(Space).where(Space.community_id == community_id).order_by(col(Space.id))
         )
     )
+
+
+def set_space_active(session: Session, space_id: int, active: bool) -> None:
+    """Mark a space active (the bot is in it) or inactive (removed, kicked)."""
+    space = session.get(Space, space_id)
+    if space is not None and space.active != active:
+        space.active = active
+        session.add(space)

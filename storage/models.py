@@ -240,3 +240,24 @@ class Post(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16)
     created_at: datetime
     sent_at: datetime | None = None
+
+
+class Prompt(SQLModel, table=True):
+    """A question the bot asked in a chat (consent, "may we keep this?", forget confirmation).
+
+    Stored so that an answer — a Telegram button press or a Matrix reaction, possibly after a
+    restart — can be checked against the one person it is for.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: str = Field(foreign_key="community.id", max_length=64)
+    # None for a prompt in a private chat (consent or forget, about one community).
+    space_id: int | None = Field(default=None, foreign_key="space.id")
+    kind: str = Field(max_length=16)
+    subject: str = Field(max_length=300)  # "platform:user_id" of the only person who may answer
+    target_message_id: str | None = Field(default=None, max_length=255)
+    # The bot's own message carrying the prompt, once sent (Matrix answers are reactions on it).
+    platform_message_id: str | None = Field(default=None, max_length=255, index=True)
+    created_at: datetime
+    answered_at: datetime | None = None
+    answer: str | None = Field(default=None, max_length=16)

@@ -138,3 +138,14 @@ def consent_map(session: Session, community_id: str, platform: str) -> dict[str,
         user_id: KnownAccount(person_id, level, attribution, event_id)
         for user_id, person_id, level, attribution, event_id in rows
     }
+
+
+def communities_of(session: Session, platform: str, user_id: str) -> list[str]:
+    """The communities in which this platform account is known, by id."""
+    return list(
+        session.exec(
+            select(Account.community_id)
+            .where(Account.platform == platform, Account.user_id == user_id)
+            .order_by(col(Account.community_id))
+        )
+    )

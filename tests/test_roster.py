@@ -34,7 +34,7 @@ def write(tmp_path: Path, *lines: str, name: str = "roster.csv") -> Path:
 def table_counts(archive: Archive) -> dict[str, int]:
     with archive.db.read() as session:
         return {
-            table.name: int(session.exec(select(func.count()).select_from(table)).one())  # type: ignore[call-overload]
+            table.name: int(session.exec(select(func.count()).select_from(table)).one())
             for table in SQLModel.metadata.sorted_tables
         }
 

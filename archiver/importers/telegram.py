@@ -12,11 +12,12 @@ so a crash keeps every finished batch and a rerun skips what is there (``already
 
 1. the main thread parses entries, decides them, and for each full batch asks which messages
    the chat already keeps and cuts the words of the others (a rerun cuts nothing);
-2. a writer thread writes the batch — multi-row inserts through ``storage.imports``, no ORM
+2. a writer thread writes the batch — bulk inserts through ``storage.imports``, no ORM
    object or SQLAlchemy type processing per row — while the main thread prepares the next
-   one. SQLite indexes (B-trees, FTS5) without holding the GIL and PostgreSQL works in its
-   own process, so the two cores both work. At most one batch is in flight, batches commit
-   in order, and an error in one stops the import before the next is written.
+   one. SQLite updates its B-trees and FTS5 index without holding the GIL and PostgreSQL
+   works in its own process, so that work overlaps with parsing and word cutting. At most
+   one batch is in flight, batches commit in order, and an error in one stops the import
+   before the next is written.
 
 ``progress`` is called with the number of entries read once the batch holding them committed.
 """
@@ -124,17 +125,22 @@ def import_telegram(
     batch = _Batch()
     pending = batch.messages
     seen = not_consented = 0
+    cut_at = quiet = 4 * batch_size  # a mostly refused export still shows progress
     try:
         for entry in export.entries():
+            if len(pending) >= batch_size or seen >= cut_at:
+                batch.seen = seen
+                writer.submit(batch)
+                batch = _Batch()
+                pending = batch.messages
+                cut_at = seen + quiet
             seen += 1
-            if entry.__class__ is MalformedEntry:
-                assert isinstance(entry, MalformedEntry)
+            if isinstance(entry, MalformedEntry):
                 report.malformed += 1
                 if len(report.malformed_examples) < MALFORMED_EXAMPLES:
                     where = f"message {entry.id}" if entry.id else f"entry #{entry.index}"
                     report.malformed_examples.append(f"{where}: {entry.reason}")
                 continue
-            assert isinstance(entry, ExportedMessage)
             author = entry.author_id
             decision = consenting.get(author) if author is not None else None
             if decision is None:
@@ -154,11 +160,6 @@ def import_telegram(
             pending.append((entry, decision[0], decision[1]))
             if entry.author_name:
                 batch.names[decision[0]] = entry.author_name
-            if len(pending) >= batch_size:
-                batch.seen = seen
-                writer.submit(batch)
-                batch = _Batch()
-                pending = batch.messages
         batch.seen = seen
         writer.submit(batch)
         writer.finish()
@@ -186,9 +187,7 @@ class _Batch:
     seen: int = 0
     """entries read when the batch was cut (for ``progress``)"""
     rows: list[tuple[object, ...]] = field(default_factory=list)
-    """the new messages as rows for ``storage.imports.insert_messages``"""
-    already: int = 0
-    """messages of the batch the chat kept before"""
+    """the messages the chat does not keep yet, as rows for ``storage.imports``"""
 
 
 class _Writer:
@@ -224,11 +223,12 @@ class _Writer:
 
     def submit(self, batch: _Batch) -> None:
         """Prepare the batch, wait for the one in flight, then start writing this one."""
-        if not batch.messages:
-            return
-        self._prepare(batch)
+        if batch.messages:
+            self._prepare(batch)
         self.finish()
-        if self._pool is None:
+        if not batch.messages:  # nothing to write: its entries are done
+            self._committed(batch.seen)
+        elif self._pool is None:
             self._write(batch)
             self._committed(batch.seen)
         else:
@@ -279,7 +279,6 @@ class _Writer:
             for entry, person_id, event_id in batch.messages
             if entry.id not in already
         ]
-        batch.already = len(batch.messages) - len(batch.rows)
 
     def _write(self, batch: _Batch) -> None:
         """One transaction: the new messages, their tags, changed display names."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from archiver.reactions import TELEGRAM_REACTIONS
 from bot.emulator import errors
 from bot.emulator.model import Chat, Member, Message, User
 from bot.emulator.text import utf16_slice
@@ -71,23 +72,8 @@ DEFAULT_ALLOWED_UPDATES = frozenset(ALL_UPDATE_TYPES) - {
     "message_reaction_count",
 }
 
-# fmt: off
-_SINGLE_EMOJI_REACTIONS = (
-    "👍", "👎", "❤", "🔥", "🥰", "👏", "😁", "🤔", "🤯", "😱", "🤬", "😢",
-    "🎉", "🤩", "🤮", "💩", "🙏", "👌", "🕊", "🤡", "🥱", "🥴", "😍", "🐳",
-    "🌚", "🌭", "💯", "🤣", "⚡", "🍌", "🏆", "💔", "🤨", "😐", "🍓", "🍾",
-    "💋", "🖕", "😈", "😴", "😭", "🤓", "👻", "👀", "🎃", "🙈", "😇", "😨",
-    "🤝", "✍", "🤗", "🫡", "🎅", "🎄", "☃", "💅", "🤪", "🗿", "🆒", "💘",
-    "🙉", "🦄", "😘", "💊", "🙊", "😎", "👾", "🤷", "😡",
-)
-# fmt: on
 #: The emoji Telegram accepts as ``ReactionTypeEmoji`` (Bot API list).
-REACTION_EMOJI = frozenset(_SINGLE_EMOJI_REACTIONS) | {
-    "\u2764\ufe0f\u200d\U0001f525",  # heart on fire
-    "\U0001f468\u200d\U0001f4bb",  # technologist
-    "\U0001f937\u200d\u2642\ufe0f",  # man shrugging
-    "\U0001f937\u200d\u2640\ufe0f",  # woman shrugging
-}
+REACTION_EMOJI = TELEGRAM_REACTIONS
 
 
 def parse_allowed_updates(value: Any) -> frozenset[str] | None:

@@ -1,10 +1,128 @@
-"""English texts. Tone: short, warm, clear about what is kept."""
+"""English texts. Tone: short, warm, clear about what is kept and how to say no."""
 
 TEXTS: dict[str, str] = {
+    # recall
     "neighbour": "a neighbour",
     "no_results": "No memories found for “{query}”.",
     "no_memories": "No memories from {date} in earlier years yet.",
     "on_this_day_title": "On this day · {date}",
     "search_title": "Search results for “{query}”",
     "year_ago": "{years} year(s) ago",
+    "result_line": "{date} {author}: {text}",
+    "search_usage": "Usage: /search words (for example /search lift)",
+    "onthisday_usage": "Usage: /onthisday or /onthisday 03-15",
+    "digest_later": "The weekly digest is still being prepared — coming soon.",
+    # greeting and help
+    "greeting": (
+        "Hello everyone, I am {community}'s community memory 📖\n"
+        "I keep only the messages people agree to keep: until you answer, nothing is stored.\n"
+        "Send /consent to choose: keep everything, only what is tagged, or nothing. "
+        "/help lists the commands."
+    ),
+    "help": (
+        "I am {community}'s community memory: I keep only what neighbours agreed to keep.\n"
+        "/consent — see or change your choice (all / tagged / none; named / anonymous)\n"
+        "/keep [story] — reply to a message to keep it (or reply #keep, or react {emoji})\n"
+        "/unkeep — reply to a message to remove your tag\n"
+        "/forget — erase everything you contributed; as a reply to your message, just that one\n"
+        "/mydata — what the archive holds about you (sent privately)\n"
+        "/search words · /onthisday · /digest · /stories · /story name"
+    ),
+    # consent
+    "consent_prompt": (
+        "Hello {name}! We keep a community memory for {community}. "
+        "May we keep your messages here?\n"
+        "• Keep everything: what you write is kept\n"
+        "• Only tagged: kept when a neighbour tags it\n"
+        "• Nothing: nothing is kept and you won't be asked again\n"
+        "Change it any time with /consent; erase with /forget."
+    ),
+    "consent_status": "Your choice now: {level}, {attribution}.",
+    "button_all": "Keep everything",
+    "button_tagged": "Only tagged",
+    "button_none": "Nothing",
+    "button_named": "Show my name",
+    "button_anonymous": "Anonymous",
+    "level_unknown": "not chosen yet",
+    "level_all": "keep everything",
+    "level_tagged": "only tagged",
+    "level_none": "keep nothing",
+    "attribution_named": "name shown",
+    "attribution_anonymous": "anonymous (a neighbour)",
+    "consent_set_all": (
+        "Thank you — your messages will be kept from now on. Your name is not shown unless "
+        "you send /consent named."
+    ),
+    "consent_set_tagged": "Done — only messages neighbours tag will be kept; you won't be asked each time.",
+    "consent_set_none": (
+        "Done — nothing you write will be kept, and you won't be asked again. "
+        "/forget erases what was kept before."
+    ),
+    "consent_set_named": "Done — digests and the archive will show your name.",
+    "consent_set_anonymous": "Done — you will appear as “a neighbour”.",
+    "consent_unchanged": "Your choice stays the same: {choice}.",
+    "consent_usage": "Usage: /consent all | tagged | none | named | anonymous",
+    "not_for_you": "This question is not for you.",
+    "question_closed": "This question is closed.",
+    # keep
+    "keep_prompt": (
+        "{name}, {tagger} would like to keep this message of yours in the community memory. "
+        "May we? Without an answer within {hours} hours it is not kept."
+    ),
+    "button_yes_keep": "Yes, keep it",
+    "button_no_keep": "No",
+    "keep_kept": "Kept in the community memory 📌",
+    "keep_kept_story": "Kept in the story “{story}” 📌",
+    "keep_already": "You have tagged this one already.",
+    "keep_waiting": "Already waiting for the author's answer.",
+    "keep_refused": "The author chose not to be kept; this message will not be stored.",
+    "keep_unavailable": "I can't see that message. Reply to it with /keep instead.",
+    "keep_needs_reply": "Reply to the message you want to keep, then send /keep.",
+    "kept_yes": "Thank you! The message is kept in the community memory.",
+    "kept_no": "OK — it won't be kept, and the waiting copy is deleted.",
+    "unkeep_done": "Your tag is removed.",
+    "unkeep_none": "You had not tagged this message.",
+    "unkeep_needs_reply": "Reply to the message, then send /unkeep.",
+    # forget
+    "forget_confirm": ("Erase everything you contributed to {community}? This cannot be undone."),
+    "button_yes_forget": "Yes, erase",
+    "button_no_forget": "Cancel",
+    "forget_done": (
+        "Erased: {messages} message(s), {held} waiting, {tags} tag(s). "
+        "Your choice is still “{level}”; change it with /consent."
+    ),
+    "forget_cancelled": "OK, nothing was erased.",
+    "forget_nothing": "The archive holds nothing of yours.",
+    "forget_message_done": "That message is erased from the archive.",
+    "forget_not_yours": "Only the author can erase this message.",
+    "forget_not_found": "That message is not in the archive.",
+    # mydata
+    "mydata": (
+        "What {community}'s archive holds about you:\n"
+        "Choice: {level}, {attribution}\n"
+        "Name: {name}\n"
+        "Kept messages: {messages} ({versions} earlier versions)\n"
+        "Waiting for your answer: {held}\n"
+        "Tags you made: {tags}\n"
+        "Consent records: {ledger}"
+    ),
+    "mydata_nothing": "{community}'s archive holds nothing about you.",
+    "mydata_no_name": "(not stored)",
+    "mydata_sent": "Sent to you privately.",
+    "mydata_start_first": "Please open a private chat with me and press Start first, so I can send it to you.",
+    # stories
+    "stories_none": "No stories yet. Reply to a message with /keep story-name to start one.",
+    "stories_title": "Stories:",
+    "story_line": "• {name} ({count})",
+    "story_title": "“{name}”",
+    "story_not_found": "There is no story called “{name}”.",
+    "story_usage": "Usage: /story name",
+    # private chats
+    "private_choose": (
+        "You are in several communities: {ids}. Add the community after the command, "
+        "for example: /consent all {example}"
+    ),
+    "private_no_community": "You are not in any community yet. Add me to your group first.",
+    "group_only": "Please use this command in your community's group.",
+    "error": "Sorry, something went wrong. Please try again later.",
 }

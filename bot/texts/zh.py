@@ -1,10 +1,117 @@
-"""中文文案。语气：简短、温暖、说清楚保存了什么。"""
+"""中文文案。语气：简短、温暖、说清楚保存了什么、怎么说不。"""
 
 TEXTS: dict[str, str] = {
+    # recall
     "neighbour": "一位邻居",
     "no_results": "没有找到“{query}”相关的记忆。",
     "no_memories": "{date} 这一天，往年还没有留下记忆。",
     "on_this_day_title": "往年今日 · {date}",
     "search_title": "“{query}”的搜索结果",
     "year_ago": "{years} 年前",
+    "result_line": "{date} {author}：{text}",
+    "search_usage": "用法：/search 关键词（例如 /search 电梯）",
+    "onthisday_usage": "用法：/onthisday 或 /onthisday 03-15",
+    "digest_later": "每周摘要还在准备中，很快就来。",
+    # greeting and help
+    "greeting": (
+        "大家好，我是{community}的社区记忆 📖\n"
+        "我只保存大家同意保存的消息：没回答之前，什么都不存。\n"
+        "发送 /consent 选择：全部保存、只存被标记的、或都不存。/help 看全部命令。"
+    ),
+    "help": (
+        "我是{community}的社区记忆：只保存邻居们同意保存的消息。\n"
+        "/consent — 查看或修改你的选择（all 全部保存 / tagged 只存被标记的 / none 不保存；"
+        "named 显示名字 / anonymous 匿名）\n"
+        "/keep [故事名] — 回复一条消息，把它存进记忆（也可以回复 #留存 或点 {emoji}）\n"
+        "/unkeep — 回复一条消息，取消你的标记\n"
+        "/forget — 删除你留下的一切；回复你自己的消息则只删那一条\n"
+        "/mydata — 档案里关于你的内容（私信发送）\n"
+        "/search 关键词 · /onthisday · /digest · /stories · /story 故事名"
+    ),
+    # consent
+    "consent_prompt": (
+        "{name}，你好！我们在为{community}保存社区记忆。你在群里的消息可以保存吗？\n"
+        "• 全部保存：你说的话都会留存\n"
+        "• 只存被标记的：邻居标记时才保存\n"
+        "• 不保存：什么都不存，也不再问你\n"
+        "随时可以用 /consent 修改，用 /forget 删除。"
+    ),
+    "consent_status": "你现在的选择：{level}，{attribution}。",
+    "button_all": "全部保存",
+    "button_tagged": "只存被标记的",
+    "button_none": "不保存",
+    "button_named": "显示我的名字",
+    "button_anonymous": "匿名",
+    "level_unknown": "还没有选择",
+    "level_all": "全部保存",
+    "level_tagged": "只存被标记的",
+    "level_none": "不保存",
+    "attribution_named": "显示名字",
+    "attribution_anonymous": "匿名（一位邻居）",
+    "consent_set_all": "好的，从现在起你的消息会被保存。名字默认不显示，发送 /consent named 可以显示。",
+    "consent_set_tagged": "好的，只有邻居标记的消息才会保存，不会每次都问你。",
+    "consent_set_none": "好的，不会保存你的任何消息，也不会再问你。以前保存的可以用 /forget 删除。",
+    "consent_set_named": "好的，摘要和档案里会显示你的名字。",
+    "consent_set_anonymous": "好的，你会显示为“一位邻居”。",
+    "consent_unchanged": "你的选择没有变：{choice}。",
+    "consent_usage": "用法：/consent all | tagged | none | named | anonymous",
+    "not_for_you": "这个问题不是问你的哦。",
+    "question_closed": "这个问题已经结束了。",
+    # keep
+    "keep_prompt": (
+        "{name}，{tagger}想把你的这条消息存进社区记忆，可以吗？{hours} 小时内没有回答就不保存。"
+    ),
+    "button_yes_keep": "可以保存",
+    "button_no_keep": "不要保存",
+    "keep_kept": "已存进社区记忆 📌",
+    "keep_kept_story": "已存进故事「{story}」📌",
+    "keep_already": "你已经标记过这条了。",
+    "keep_waiting": "已经在等作者同意了。",
+    "keep_refused": "作者选择了不保存，这条不会被存下。",
+    "keep_unavailable": "我看不到那条消息的内容。请回复那条消息并发送 /keep。",
+    "keep_needs_reply": "请回复要保存的消息，再发送 /keep。",
+    "kept_yes": "谢谢！这条消息已存进社区记忆。",
+    "kept_no": "好的，这条消息不会保存，暂存的副本已经删除。",
+    "unkeep_done": "已取消你的标记。",
+    "unkeep_none": "你没有标记过这条消息。",
+    "unkeep_needs_reply": "请回复那条消息，再发送 /unkeep。",
+    # forget
+    "forget_confirm": "确定要删除你在{community}留下的一切吗？删除后无法恢复。",
+    "button_yes_forget": "确定删除",
+    "button_no_forget": "取消",
+    "forget_done": (
+        "已删除：{messages} 条消息、{held} 条暂存、{tags} 个标记。"
+        "你的选择仍是「{level}」，可以用 /consent 修改。"
+    ),
+    "forget_cancelled": "好的，什么都没删。",
+    "forget_nothing": "档案里没有你的内容。",
+    "forget_message_done": "那条消息已经从档案中删除。",
+    "forget_not_yours": "只有作者本人可以删除这条消息。",
+    "forget_not_found": "那条消息不在档案里。",
+    # mydata
+    "mydata": (
+        "{community}的档案里关于你的内容：\n"
+        "选择：{level}，{attribution}\n"
+        "名字：{name}\n"
+        "保存的消息：{messages} 条（修改记录 {versions} 条）\n"
+        "等你同意的消息：{held} 条\n"
+        "你做的标记：{tags} 个\n"
+        "同意记录：{ledger} 条"
+    ),
+    "mydata_nothing": "{community}的档案里没有关于你的任何内容。",
+    "mydata_no_name": "（未保存）",
+    "mydata_sent": "已私信发给你。",
+    "mydata_start_first": "请先私聊我并点“开始”，我才能把你的数据私信给你。",
+    # stories
+    "stories_none": "还没有故事。回复一条消息发送 /keep 故事名，就能把它存进故事。",
+    "stories_title": "故事：",
+    "story_line": "• {name}（{count} 条）",
+    "story_title": "「{name}」",
+    "story_not_found": "没有叫「{name}」的故事。",
+    "story_usage": "用法：/story 故事名",
+    # private chats
+    "private_choose": "你在几个社区里：{ids}。请在命令后加上社区名，例如：/consent all {example}",
+    "private_no_community": "你还不在任何社区里。把我加进小区群以后再来吧。",
+    "group_only": "请在小区群里使用这个命令。",
+    "error": "抱歉，出了点问题，请稍后再试。",
 }

@@ -1,0 +1,104 @@
+"""What the platform adapters and the command router exchange: platform-neutral messages in,
+platform-neutral replies out. Adapters translate; the router decides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from archiver.events import AccountRef, ChatRef, MessageEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A message someone sent where the bot can see it."""
+
+    chat: ChatRef
+    private: bool
+    message_id: str
+    sender: AccountRef
+    sender_name: str | None
+    text: str
+    sent_at: datetime
+    # The replied-to message: its id always, its content when the platform delivers it.
+    reply_to_id: str | None = None
+    reply_to: MessageEvent | None = None
+    reply_to_is_bot: bool = False
+    media_kind: str | None = None
+    chat_title: str | None = None
+
+    def as_event(self) -> MessageEvent:
+        """The archiver's view of this message."""
+        return MessageEvent(
+            chat=self.chat,
+            message_id=self.message_id,
+            author=self.sender,
+            sent_at=self.sent_at,
+            text=self.text,
+            author_name=self.sender_name,
+            reply_to=self.reply_to_id,
+            media_kind=self.media_kind,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """Someone added an emoji reaction to a message."""
+
+    chat: ChatRef
+    message_id: str
+    by: AccountRef
+    by_name: str | None
+    emoji: str
+    # The reacted-to message's content, when the adapter has it (Matrix can fetch it).
+    target: MessageEvent | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A one-tap answer: a Telegram inline button; on Matrix, a reaction with ``emoji``."""
+
+    label: str
+    data: str  # "p:<prompt id>:<answer>", well under Telegram's 64 bytes
+    emoji: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Something the bot says. ``private_to`` asks the adapter to send it in a private chat
+    with that account instead, and to send ``fallback`` in ``chat`` if it cannot."""
+
+    chat: ChatRef
+    text: str
+    reply_to: str | None = None
+    buttons: tuple[Button, ...] = ()
+    prompt_id: int | None = None
+    private_to: AccountRef | None = None
+    fallback: Reply | None = None
+    mention: AccountRef | None = None
+    mention_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonResult:
+    """The answer to a button press: a short notice for the presser (``alert`` for a pop-up),
+    and messages to post."""
+
+    notice: str
+    alert: bool = False
+    replies: tuple[Reply, ...] = field(default_factory=tuple)
+    close_prompt: bool = False
+
+
+def button_data(prompt_id: int, answer: str) -> str:
+    """Encode a prompt answer for a button."""
+    return f"p:{prompt_id}:{answer}"
+
+
+def parse_button_data(data: str) -> tuple[int, str] | None:
+    """Decode ``button_data``; None for anything else (a stale or foreign button)."""
+    kind, _, rest = data.partition(":")
+    prompt, _, answer = rest.partition(":")
+    if kind != "p" or not prompt.isdigit() or not answer:
+        return None
+    return int(prompt), answer

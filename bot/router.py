@@ -1,0 +1,697 @@
+"""The shared command router: one behaviour for every platform.
+
+Adapters hand over platform-neutral ``Incoming`` messages, reactions and button presses; the
+router parses ``/cmd``, ``!cmd`` and ``/cmd@botname``, calls the archiver, and returns
+``Reply``s in the community's language. Every decision about what is stored is the
+archiver's; the router only decides what to say.
+
+The router is synchronous (the archiver and the database are): adapters call it off the event
+loop, one update at a time, in the order the platform delivered them.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from archiver.archive import Archive
+from archiver.community import (
+    CommunitySettings,
+    adopt_chat,
+    communities_of_account,
+    community_of_chat,
+    load_community,
+    set_chat_active,
+)
+from archiver.consent import Actor, Attribution, Level, Method, consent_of, mark_prompted
+from archiver.consent import set_attribution as archive_set_attribution
+from archiver.consent import set_level as archive_set_level
+from archiver.errors import (
+    CommunityMemoryError,
+    ConsentError,
+    NotFoundError,
+    NotYourPromptError,
+)
+from archiver.events import AccountRef, ChatRef, DeleteEvent, EditEvent, TagEvent, TagMethod
+from archiver.forget import forget_message
+from archiver.ingest import delete_message, edit_message, ingest_message
+from archiver.mydata import what_we_hold
+from archiver.preservation import TagOutcome, TagResult, list_stories, tag_message, unkeep
+from archiver.prompts import (
+    PromptAnswer,
+    PromptInfo,
+    PromptKind,
+    answer_prompt,
+    create_prompt,
+    get_prompt,
+    prompt_for_message,
+)
+from archiver.recall import KeptMessage, on_this_day, search, story_messages
+from bot.chat import Button, ButtonResult, Incoming, Reaction, Reply, button_data
+from bot.chat import parse_button_data as decode_button
+from bot.texts import text
+
+log = logging.getLogger(__name__)
+
+COMMAND = re.compile(r"^[/!]([A-Za-z]+)(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re.DOTALL)
+KEEP_HASHTAGS = ("#keep", "#留存", "#记住")
+# Matrix answers prompts with reactions: DESIGN.md fixes these three.
+YES, TAGGED, NO = "✅", "📌", "❌"
+REACTION_ANSWERS: dict[PromptKind, dict[str, str]] = {
+    PromptKind.CONSENT: {YES: "all", TAGGED: "tagged", NO: "none"},
+    PromptKind.KEEP: {YES: "yes", NO: "no"},
+    PromptKind.FORGET: {YES: "yes", NO: "no"},
+}
+PRIVATE_COMMANDS = ("help", "start", "consent", "mydata", "forget")
+SEARCH_RESULTS = 5
+MEMORIES = 3
+SNIPPET = 80
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A parsed command: its name (lower-cased) and the rest of the line."""
+
+    name: str
+    args: str
+
+
+def parse_command(message: str, bot_username: str | None) -> Command | None:
+    """``/cmd args``, ``!cmd args`` or ``/cmd@bot args``; None for anything else, including a
+    command addressed to another bot."""
+    match = COMMAND.match(message.strip())
+    if not match:
+        return None
+    name, addressee, args = match.groups()
+    if addressee and (not bot_username or addressee.lower() != bot_username.lower()):
+        return None
+    return Command(name.lower(), (args or "").strip())
+
+
+class Router:
+    """Turns what residents do into archiver calls and replies (see the module docstring)."""
+
+    def __init__(
+        self,
+        archive: Archive,
+        *,
+        bot_usernames: dict[str, str] | None = None,
+        today: Callable[[str], date] | None = None,
+    ) -> None:
+        self.archive = archive
+        self.bot_usernames = bot_usernames or {}
+        self._today = today or (lambda zone: datetime.now(ZoneInfo(zone)).date())
+        self._settings: dict[str, CommunitySettings] = {}
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def settings(self, community_id: str) -> CommunitySettings:
+        """The community's settings (cached: they change only with the config, at restart)."""
+        if community_id not in self._settings:
+            self._settings[community_id] = load_community(self.archive, community_id)
+        return self._settings[community_id]
+
+    def _community(self, chat: ChatRef, title: str | None) -> CommunitySettings:
+        community_id = community_of_chat(self.archive, chat) or adopt_chat(
+            self.archive, chat, title
+        )
+        return self.settings(community_id)
+
+    @staticmethod
+    def _t(settings: CommunitySettings, key: str, **values: object) -> str:
+        return text(settings.language, key, community=settings.name, **values)
+
+    def _buttons(self, settings: CommunitySettings, prompt: PromptInfo) -> tuple[Button, ...]:
+        spec = {
+            PromptKind.CONSENT: (
+                ("button_all", "all", YES),
+                ("button_tagged", "tagged", TAGGED),
+                ("button_none", "none", NO),
+            ),
+            PromptKind.KEEP: (("button_yes_keep", "yes", YES), ("button_no_keep", "no", NO)),
+            PromptKind.FORGET: (
+                ("button_yes_forget", "yes", YES),
+                ("button_no_forget", "no", NO),
+            ),
+        }[prompt.kind]
+        return tuple(
+            Button(self._t(settings, key), button_data(prompt.id, answer), emoji)
+            for key, answer, emoji in spec
+        )
+
+    def _consent_prompt(
+        self,
+        chat: ChatRef | None,
+        settings: CommunitySettings,
+        subject: AccountRef,
+        name: str | None,
+        reply_to: str | None,
+        reply_chat: ChatRef,
+    ) -> Reply:
+        prompt = create_prompt(
+            self.archive, chat, PromptKind.CONSENT, subject, community_id=settings.id
+        )
+        return Reply(
+            chat=reply_chat,
+            text=self._t(settings, "consent_prompt", name=name or ""),
+            reply_to=reply_to,
+            buttons=self._buttons(settings, prompt),
+            prompt_id=prompt.id,
+            mention=subject,
+            mention_name=name,
+        )
+
+    def _show(self, settings: CommunitySettings, message: KeptMessage) -> str:
+        body = " ".join(message.text.split())
+        if len(body) > SNIPPET:
+            body = body[:SNIPPET] + "…"
+        return self._t(
+            settings,
+            "result_line",
+            date=message.sent_at.strftime("%Y-%m-%d"),
+            author=message.author or self._t(settings, "neighbour"),
+            text=body,
+        )
+
+    # --- group and private messages ---------------------------------------------------------
+
+    def on_message(self, incoming: Incoming) -> list[Reply]:
+        """A message in a group or a private chat."""
+        command = parse_command(incoming.text, self.bot_usernames.get(incoming.chat.platform))
+        if incoming.private:
+            return self._private(incoming, command) if command else []
+        if command is None and COMMAND.match(incoming.text.strip()):
+            return []  # a command for another bot: not ours to answer, and not a memory
+        settings = self._community(incoming.chat, incoming.chat_title)
+        if command is not None:
+            return self._command(incoming, settings, command)
+        replies: list[Reply] = []
+        result = ingest_message(self.archive, incoming.as_event())
+        if incoming.reply_to_id and any(tag in incoming.text for tag in KEEP_HASHTAGS):
+            replies += self._keep(incoming, settings, TagMethod.HASHTAG, story=None)
+        if result.should_ask and mark_prompted(self.archive, settings.id, incoming.sender):
+            replies.append(
+                self._consent_prompt(
+                    incoming.chat,
+                    settings,
+                    incoming.sender,
+                    incoming.sender_name,
+                    incoming.message_id,
+                    incoming.chat,
+                )
+            )
+        return replies
+
+    def _command(
+        self, incoming: Incoming, settings: CommunitySettings, command: Command
+    ) -> list[Reply]:
+        handler = {
+            "help": self._help,
+            "start": self._help,
+            "consent": self._consent,
+            "keep": self._keep_command,
+            "unkeep": self._unkeep,
+            "forget": self._forget,
+            "mydata": self._mydata,
+            "search": self._search,
+            "onthisday": self._onthisday,
+            "digest": self._digest,
+            "stories": self._stories,
+            "story": self._story,
+        }.get(command.name)
+        if handler is None:
+            return []  # another bot's command, or a typo: stay quiet in the group
+        return handler(incoming, settings, command.args)
+
+    def _say(self, incoming: Incoming, message: str, *, reply: bool = True) -> list[Reply]:
+        return [Reply(incoming.chat, message, reply_to=incoming.message_id if reply else None)]
+
+    def _help(self, incoming: Incoming, settings: CommunitySettings, _args: str) -> list[Reply]:
+        return self._say(incoming, self._t(settings, "help", emoji=settings.keep_emoji))
+
+    def _consent(self, incoming: Incoming, settings: CommunitySettings, args: str) -> list[Reply]:
+        choice = args.split()[0].lower() if args.split() else ""
+        chat = None if incoming.private else incoming.chat
+        if not choice:
+            state = consent_of(self.archive, settings.id, incoming.sender)
+            status = self._t(
+                settings,
+                "consent_status",
+                level=self._t(settings, f"level_{state.level.value}"),
+                attribution=self._t(settings, f"attribution_{state.attribution.value}"),
+            )
+            prompt = self._consent_prompt(
+                chat,
+                settings,
+                incoming.sender,
+                incoming.sender_name,
+                incoming.message_id,
+                incoming.chat,
+            )
+            return [replace(prompt, text=status + "\n\n" + prompt.text)]
+        actor = Actor(incoming.sender)
+        if choice in ("all", "tagged", "none"):
+            change = archive_set_level(
+                self.archive,
+                settings.id,
+                incoming.sender,
+                Level(choice),
+                actor=actor,
+                method=Method.COMMAND,
+                display_name=incoming.sender_name,
+            )
+        elif choice in ("named", "anonymous"):
+            change = archive_set_attribution(
+                self.archive,
+                settings.id,
+                incoming.sender,
+                Attribution(choice),
+                actor=actor,
+                method=Method.COMMAND,
+                display_name=incoming.sender_name,
+            )
+        else:
+            return self._say(incoming, self._t(settings, "consent_usage"))
+        if not change.changed:
+            label = (
+                f"level_{choice}"
+                if choice in ("all", "tagged", "none")
+                else (f"attribution_{choice}")
+            )
+            return self._say(
+                incoming, self._t(settings, "consent_unchanged", choice=self._t(settings, label))
+            )
+        return self._say(incoming, self._t(settings, f"consent_set_{choice}"))
+
+    # --- keeping ------------------------------------------------------------------------------
+
+    def _keep_command(
+        self, incoming: Incoming, settings: CommunitySettings, args: str
+    ) -> list[Reply]:
+        if not incoming.reply_to_id:
+            return self._say(incoming, self._t(settings, "keep_needs_reply"))
+        return self._keep(incoming, settings, TagMethod.COMMAND, story=args or None)
+
+    def _keep(
+        self,
+        incoming: Incoming,
+        settings: CommunitySettings,
+        method: TagMethod,
+        story: str | None,
+    ) -> list[Reply]:
+        assert incoming.reply_to_id is not None
+        if incoming.reply_to_is_bot:
+            return []  # the bot's own messages are not residents' memory
+        result = tag_message(
+            self.archive,
+            TagEvent(
+                chat=incoming.chat,
+                message_id=incoming.reply_to_id,
+                tagger=incoming.sender,
+                method=method,
+                story=story,
+                target=incoming.reply_to,
+            ),
+        )
+        return self._tag_replies(
+            incoming.chat,
+            settings,
+            result,
+            incoming.message_id,
+            incoming.reply_to_id,
+            incoming.sender_name,
+            story,
+            author_name=incoming.reply_to.author_name if incoming.reply_to else None,
+        )
+
+    def _tag_replies(
+        self,
+        chat: ChatRef,
+        settings: CommunitySettings,
+        result: TagResult,
+        reply_to: str | None,
+        target_id: str,
+        tagger_name: str | None,
+        story: str | None,
+        *,
+        author_name: str | None = None,
+        quiet_success: bool = False,
+    ) -> list[Reply]:
+        outcome = result.outcome
+        if outcome is TagOutcome.HELD:
+            assert result.author is not None
+            prompt = create_prompt(
+                self.archive, chat, PromptKind.KEEP, result.author, target_message_id=target_id
+            )
+            return [
+                Reply(
+                    chat,
+                    self._t(
+                        settings,
+                        "keep_prompt",
+                        name=author_name or self._t(settings, "neighbour"),
+                        tagger=tagger_name or self._t(settings, "neighbour"),
+                        hours=settings.hold_hours,
+                    ),
+                    reply_to=target_id,
+                    buttons=self._buttons(settings, prompt),
+                    prompt_id=prompt.id,
+                    mention=result.author,
+                    mention_name=author_name,
+                )
+            ]
+        if outcome is TagOutcome.KEPT and quiet_success:
+            return []
+        key = {
+            TagOutcome.KEPT: "keep_kept_story" if story else "keep_kept",
+            TagOutcome.ALREADY: "keep_already",
+            TagOutcome.WAITING: "keep_waiting",
+            TagOutcome.REFUSED: "keep_refused",
+            TagOutcome.UNAVAILABLE: "keep_unavailable",
+        }[outcome]
+        if quiet_success and outcome in (TagOutcome.ALREADY, TagOutcome.WAITING):
+            return []
+        return [Reply(chat, self._t(settings, key, story=story or ""), reply_to=reply_to)]
+
+    def _unkeep(self, incoming: Incoming, settings: CommunitySettings, _args: str) -> list[Reply]:
+        if not incoming.reply_to_id:
+            return self._say(incoming, self._t(settings, "unkeep_needs_reply"))
+        removed = unkeep(self.archive, incoming.chat, incoming.reply_to_id, tagger=incoming.sender)
+        return self._say(incoming, self._t(settings, "unkeep_done" if removed else "unkeep_none"))
+
+    # --- forget and mydata ----------------------------------------------------------------------
+
+    def _forget(self, incoming: Incoming, settings: CommunitySettings, _args: str) -> list[Reply]:
+        if incoming.reply_to_id and not incoming.private:
+            try:
+                forget_message(
+                    self.archive,
+                    incoming.chat,
+                    incoming.reply_to_id,
+                    actor=Actor(incoming.sender),
+                )
+            except NotFoundError:
+                return self._say(incoming, self._t(settings, "forget_not_found"))
+            except CommunityMemoryError:
+                return self._say(incoming, self._t(settings, "forget_not_yours"))
+            return self._say(incoming, self._t(settings, "forget_message_done"))
+        if consent_of(self.archive, settings.id, incoming.sender).person_id is None:
+            return self._say(incoming, self._t(settings, "forget_nothing"))
+        prompt = create_prompt(
+            self.archive,
+            None if incoming.private else incoming.chat,
+            PromptKind.FORGET,
+            incoming.sender,
+            community_id=settings.id,
+        )
+        return [
+            Reply(
+                incoming.chat,
+                self._t(settings, "forget_confirm"),
+                reply_to=incoming.message_id,
+                buttons=self._buttons(settings, prompt),
+                prompt_id=prompt.id,
+                mention=incoming.sender,
+            )
+        ]
+
+    def _mydata(self, incoming: Incoming, settings: CommunitySettings, _args: str) -> list[Reply]:
+        data = what_we_hold(self.archive, settings.id, incoming.sender)
+        if not data.known:
+            body = self._t(settings, "mydata_nothing")
+        else:
+            body = self._t(
+                settings,
+                "mydata",
+                level=self._t(settings, f"level_{data.level.value}"),
+                attribution=self._t(settings, f"attribution_{data.attribution.value}"),
+                name=data.display_name or self._t(settings, "mydata_no_name"),
+                messages=data.messages,
+                versions=data.versions,
+                held=data.held,
+                tags=data.tags_made,
+                ledger=len(data.ledger),
+            )
+        if incoming.private:
+            return self._say(incoming, body)
+        return [
+            Reply(
+                incoming.chat,
+                body,
+                private_to=incoming.sender,
+                fallback=Reply(
+                    incoming.chat,
+                    self._t(settings, "mydata_start_first"),
+                    reply_to=incoming.message_id,
+                ),
+            ),
+            Reply(incoming.chat, self._t(settings, "mydata_sent"), reply_to=incoming.message_id),
+        ]
+
+    # --- recall -------------------------------------------------------------------------------
+
+    def _search(self, incoming: Incoming, settings: CommunitySettings, args: str) -> list[Reply]:
+        if not args:
+            return self._say(incoming, self._t(settings, "search_usage"))
+        hits = search(self.archive, settings.id, args, limit=SEARCH_RESULTS)
+        if not hits:
+            return self._say(incoming, self._t(settings, "no_results", query=args))
+        lines = [self._t(settings, "search_title", query=args)]
+        lines += [self._show(settings, hit) for hit in hits]
+        return self._say(incoming, "\n".join(lines))
+
+    def _onthisday(self, incoming: Incoming, settings: CommunitySettings, args: str) -> list[Reply]:
+        today = self._today(settings.timezone)
+        day = today
+        if args:
+            match = re.fullmatch(r"(\d{1,2})-(\d{1,2})", args.strip())
+            month_day = (int(match[1]), int(match[2])) if match else (0, 0)
+            if month_day == (2, 29) and not calendar.isleap(today.year):
+                month_day = (2, 28)  # 28 February of a common year shows 29 February's memories
+            try:
+                day = date(today.year, *month_day)
+            except ValueError:
+                return self._say(incoming, self._t(settings, "onthisday_usage"))
+        memories = on_this_day(self.archive, settings.id, day, limit=MEMORIES)
+        if not memories:
+            return self._say(incoming, self._t(settings, "no_memories", date=day.strftime("%m-%d")))
+        lines = [self._t(settings, "on_this_day_title", date=day.strftime("%m-%d"))]
+        lines += [self._show(settings, memory) for memory in memories]
+        return self._say(incoming, "\n".join(lines))
+
+    def _digest(self, incoming: Incoming, settings: CommunitySettings, _args: str) -> list[Reply]:
+        return self._say(incoming, self._t(settings, "digest_later"))
+
+    def _stories(self, incoming: Incoming, settings: CommunitySettings, _args: str) -> list[Reply]:
+        stories = [s for s in list_stories(self.archive, settings.id) if s.messages]
+        if not stories:
+            return self._say(incoming, self._t(settings, "stories_none"))
+        lines = [self._t(settings, "stories_title")]
+        lines += [self._t(settings, "story_line", name=s.name, count=s.messages) for s in stories]
+        return self._say(incoming, "\n".join(lines))
+
+    def _story(self, incoming: Incoming, settings: CommunitySettings, args: str) -> list[Reply]:
+        if not args:
+            return self._say(incoming, self._t(settings, "story_usage"))
+        messages = story_messages(self.archive, settings.id, args)
+        if not messages:
+            return self._say(incoming, self._t(settings, "story_not_found", name=args))
+        lines = [self._t(settings, "story_title", name=args)]
+        lines += [self._show(settings, m) for m in messages]
+        return self._say(incoming, "\n".join(lines))
+
+    # --- private chats --------------------------------------------------------------------------
+
+    def _private(self, incoming: Incoming, command: Command) -> list[Reply]:
+        if command.name not in PRIVATE_COMMANDS:
+            return []
+        mine = communities_of_account(self.archive, incoming.sender)
+        words = command.args.split()
+        chosen = [w for w in words if w in mine]
+        if len(mine) == 1 or chosen:
+            community = chosen[0] if chosen else mine[0]
+            settings = self.settings(community)
+            args = " ".join(w for w in words if w != community)
+            if command.name == "forget" and incoming.reply_to_id:
+                incoming = _without_reply(incoming)
+            return self._command(incoming, settings, Command(command.name, args))
+        if not mine:
+            return self._say(incoming, text("zh", "private_no_community"), reply=False)
+        settings = self.settings(mine[0])
+        return self._say(
+            incoming,
+            self._t(settings, "private_choose", ids=", ".join(mine), example=mine[0]),
+            reply=False,
+        )
+
+    # --- reactions, buttons, edits, membership ----------------------------------------------------
+
+    def on_reaction(self, reaction: Reaction) -> list[Reply] | ButtonResult:
+        """A reaction: an answer when it is on one of the bot's prompts, a tag when it is the
+        community's keep emoji, otherwise nothing."""
+        settings_id = community_of_chat(self.archive, reaction.chat)
+        if settings_id is None:
+            return []
+        settings = self.settings(settings_id)
+        prompt = prompt_for_message(self.archive, reaction.chat, reaction.message_id)
+        if prompt is not None:
+            answer = REACTION_ANSWERS[prompt.kind].get(reaction.emoji)
+            if answer is None:
+                return []
+            return self._answer(
+                settings,
+                prompt.id,
+                answer,
+                reaction.by,
+                reaction.by_name,
+                reaction.chat,
+                Method.REACTION,
+            )
+        if reaction.emoji != settings.keep_emoji:
+            return []
+        result = tag_message(
+            self.archive,
+            TagEvent(
+                chat=reaction.chat,
+                message_id=reaction.message_id,
+                tagger=reaction.by,
+                method=TagMethod.REACTION,
+                target=reaction.target,
+            ),
+        )
+        return self._tag_replies(
+            reaction.chat,
+            settings,
+            result,
+            reaction.message_id,
+            reaction.message_id,
+            reaction.by_name,
+            None,
+            author_name=reaction.target.author_name if reaction.target else None,
+            quiet_success=True,
+        )
+
+    def on_button(
+        self, chat: ChatRef, private: bool, by: AccountRef, by_name: str | None, data: str
+    ) -> ButtonResult:
+        """A button press (Telegram). Only the prompt's person can answer it."""
+        decoded = decode_button(data)
+        community_id = None if private else community_of_chat(self.archive, chat)
+        if decoded is None:
+            language = self.settings(community_id).language if community_id else "zh"
+            return ButtonResult(text(language, "question_closed"), alert=True)
+        prompt_id, answer = decoded
+        prompt = get_prompt(self.archive, prompt_id)
+        if prompt is None:
+            language = self.settings(community_id).language if community_id else "zh"
+            return ButtonResult(text(language, "question_closed"), alert=True)
+        settings = self.settings(prompt.community_id)
+        return self._answer(
+            settings, prompt_id, answer, by, by_name, None if private else chat, Method.BUTTON
+        )
+
+    def _answer(
+        self,
+        settings: CommunitySettings,
+        prompt_id: int,
+        answer: str,
+        by: AccountRef,
+        by_name: str | None,
+        chat: ChatRef | None,
+        method: Method,
+    ) -> ButtonResult:
+        try:
+            result = answer_prompt(
+                self.archive,
+                prompt_id,
+                answer,
+                actor=by,
+                method=method,
+                chat=chat,
+                display_name=by_name,
+            )
+        except NotYourPromptError:
+            return ButtonResult(self._t(settings, "not_for_you"), alert=True)
+        except (NotFoundError, ConsentError):
+            # Answered already, or an answer this question does not take (a forged button).
+            return ButtonResult(self._t(settings, "question_closed"), alert=True)
+        return ButtonResult(
+            self._answer_text(settings, result),
+            close_prompt=(result.prompt.kind is not PromptKind.CONSENT),
+        )
+
+    def _answer_text(self, settings: CommunitySettings, result: PromptAnswer) -> str:
+        kind = result.prompt.kind
+        if kind is PromptKind.CONSENT:
+            assert result.change is not None
+            if not result.change.changed:
+                label = (
+                    f"level_{result.answer}"
+                    if result.answer in ("all", "tagged", "none")
+                    else f"attribution_{result.answer}"
+                )
+                return self._t(settings, "consent_unchanged", choice=self._t(settings, label))
+            return self._t(settings, f"consent_set_{result.answer}")
+        if kind is PromptKind.KEEP:
+            return self._t(settings, "kept_yes" if result.kept else "kept_no")
+        if result.forgotten is None:
+            return self._t(settings, "forget_cancelled")
+        state = consent_of(self.archive, settings.id, result.prompt.subject)
+        return self._t(
+            settings,
+            "forget_done",
+            messages=result.forgotten.messages,
+            held=result.forgotten.held,
+            tags=result.forgotten.tags,
+            level=self._t(settings, f"level_{state.level.value}"),
+        )
+
+    def on_edit(self, event: EditEvent) -> None:
+        """A message was edited on the platform."""
+        if community_of_chat(self.archive, event.chat) is not None:
+            edit_message(self.archive, event)
+
+    def on_delete(self, event: DeleteEvent) -> None:
+        """A message was deleted or redacted on the platform."""
+        if community_of_chat(self.archive, event.chat) is not None:
+            delete_message(self.archive, event)
+
+    def on_bot_added(self, chat: ChatRef, title: str | None) -> list[Reply]:
+        """The bot joined a group: make sure it has a community, and say hello once."""
+        community_id = adopt_chat(self.archive, chat, title)
+        settings = self.settings(community_id)
+        return [Reply(chat, self._t(settings, "greeting"))]
+
+    def on_bot_removed(self, chat: ChatRef) -> None:
+        """The bot was removed: the space stays in the archive, marked inactive."""
+        set_chat_active(self.archive, chat, False)
+
+    def on_member_joined(self, chat: ChatRef, member: AccountRef, name: str | None) -> list[Reply]:
+        """Someone joined: ask them once, unless they already answered or were asked."""
+        community_id = community_of_chat(self.archive, chat)
+        if community_id is None:
+            return []
+        state = consent_of(self.archive, community_id, member)
+        if state.level is not Level.UNKNOWN or state.prompted:
+            return []
+        if not mark_prompted(self.archive, community_id, member):
+            return []
+        settings = self.settings(community_id)
+        return [self._consent_prompt(chat, settings, member, name, None, chat)]
+
+
+def _without_reply(incoming: Incoming) -> Incoming:
+    return Incoming(
+        chat=incoming.chat,
+        private=incoming.private,
+        message_id=incoming.message_id,
+        sender=incoming.sender,
+        sender_name=incoming.sender_name,
+        text=incoming.text,
+        sent_at=incoming.sent_at,
+    )

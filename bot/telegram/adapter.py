@@ -1,0 +1,488 @@
+"""The Telegram adapter: python-telegram-bot in, router out.
+
+Telegram updates become ``Incoming`` messages, reactions and button presses for the shared
+router; its ``Reply``s become Telegram messages (HTML-escaped, split at 4096 characters, with
+inline buttons). Polling is our own loop around ``Bot.get_updates`` so an update is confirmed to
+Telegram only after the router has handled it — and so after its row is committed: a crash
+never loses an accepted message, and a restart re-delivers at most what was not finished (which
+ingestion ignores, being idempotent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dtm
+import functools
+import html
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from telegram import (
+    Bot,
+    CallbackQuery,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageReactionUpdated,
+    ReactionTypeEmoji,
+    ReplyParameters,
+    Update,
+    User,
+)
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    ContextTypes,
+    MessageHandler,
+    MessageReactionHandler,
+    filters,
+)
+
+from archiver.community import community_of_chat
+from archiver.events import AccountRef, ChatRef, EditEvent, MessageEvent
+from archiver.prompts import attach_message
+from archiver.reactions import is_keep
+from bot.chat import Incoming, Reaction, Reply
+from bot.router import Router
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+ALLOWED_UPDATES = (
+    "message",
+    "edited_message",
+    "callback_query",
+    "message_reaction",
+    "my_chat_member",
+)
+POLL_TIMEOUT = 30
+MAX_TEXT = 4096
+SEND_ATTEMPTS = 5
+RECENT_MESSAGES = 2000
+
+T = TypeVar("T")
+
+
+class TelegramAdapter:
+    """One bot token's connection: build it, ``await run(stop)``, and it cleans up itself."""
+
+    def __init__(
+        self,
+        router: Router,
+        token: str,
+        *,
+        base_url: str = "",
+        base_file_url: str = "",
+        poll_timeout: int = POLL_TIMEOUT,
+    ) -> None:
+        self.router = router
+        self.poll_timeout = poll_timeout
+        builder = ApplicationBuilder().token(token).updater(None)
+        if base_url:
+            builder = builder.base_url(base_url)
+        if base_file_url:
+            builder = builder.base_file_url(base_file_url)
+        self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        # Content of recent messages, in memory only, so that a keep reaction (which carries
+        # no content on Telegram) can still hold the message for its author's answer.
+        self._recent: OrderedDict[tuple[str, str], MessageEvent] = OrderedDict()
+        self._register_handlers()
+
+    @property
+    def bot(self) -> Bot:
+        """The python-telegram-bot ``Bot``."""
+        bot: Bot = self.application.bot
+        return bot
+
+    # --- handlers, in the order they are tried -------------------------------------------------
+
+    def _register_handlers(self) -> None:
+        app = self.application
+        app.add_handler(
+            ChatMemberHandler(self._on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
+        )
+        app.add_handler(CallbackQueryHandler(self._on_button))
+        app.add_handler(MessageReactionHandler(self._on_reaction))
+        app.add_handler(MessageHandler(filters.StatusUpdate.NEW_CHAT_MEMBERS, self._on_joined))
+        app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self._on_edit))
+        app.add_handler(
+            MessageHandler(filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, self._on_message)
+        )
+        app.add_error_handler(self._on_error)
+
+    async def _on_message(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A message in a group or a private chat."""
+        message = update.message
+        if message is None or message.from_user is None or message.from_user.is_bot:
+            return
+        incoming = self._incoming(message, message.from_user)
+        if not incoming.private:
+            self._remember(incoming.as_event())
+        await self._send_all(await self._call(self.router.on_message, incoming))
+
+    async def _on_edit(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An edited message: a new version of a kept one."""
+        message = update.edited_message
+        if message is None or message.from_user is None or message.chat.type == ChatType.PRIVATE:
+            return
+        event = EditEvent(
+            chat=_chat(message),
+            message_id=str(message.message_id),
+            editor=_account(message.from_user),
+            text=message.text or message.caption or "",
+            edited_at=message.edit_date or message.date,
+        )
+        await self._call(self.router.on_edit, event)
+
+    async def _on_joined(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """New members: each is asked once (the bot itself is handled by my_chat_member)."""
+        message = update.message
+        if message is None:
+            return
+        for member in message.new_chat_members:
+            if member.is_bot:
+                continue
+            replies = await self._call(
+                self.router.on_member_joined, _chat(message), _account(member), member.full_name
+            )
+            await self._send_all(replies)
+
+    async def _on_my_chat_member(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The bot was added to or removed from a group."""
+        change: ChatMemberUpdated | None = update.my_chat_member
+        if change is None or change.chat.type == ChatType.PRIVATE:
+            return
+        chat = ChatRef(PLATFORM, str(change.chat.id))
+        was_in = change.old_chat_member.status in _PRESENT
+        is_in = change.new_chat_member.status in _PRESENT
+        if is_in and not was_in:
+            await self._send_all(
+                await self._call(self.router.on_bot_added, chat, change.chat.title)
+            )
+        elif was_in and not is_in:
+            await self._call(self.router.on_bot_removed, chat)
+
+    async def _on_button(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A press on one of the bot's buttons."""
+        query: CallbackQuery | None = update.callback_query
+        if query is None or query.data is None:
+            return
+        message = query.message
+        private = message is None or message.chat.type == ChatType.PRIVATE
+        chat = ChatRef(PLATFORM, str(message.chat.id)) if message else ChatRef(PLATFORM, "")
+        result = await self._call(
+            self.router.on_button,
+            chat,
+            private,
+            _account(query.from_user),
+            query.from_user.full_name,
+            query.data,
+        )
+        await self._retrying(
+            lambda: query.answer(text=result.notice[:200], show_alert=result.alert)
+        )
+        if result.close_prompt and isinstance(message, Message):
+            try:
+                await self._retrying(lambda: message.edit_reply_markup(reply_markup=None))
+            except BadRequest as exc:  # already edited, or too old to edit: nothing to close
+                log.info("could not close prompt %s: %s", message.message_id, exc)
+        await self._send_all(list(result.replies))
+
+    async def _on_reaction(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Reactions added to a message (reported only to admin bots)."""
+        change: MessageReactionUpdated | None = update.message_reaction
+        if change is None or change.user is None or change.user.is_bot:
+            return
+        old = {r.emoji for r in change.old_reaction if isinstance(r, ReactionTypeEmoji)}
+        added = [
+            r.emoji
+            for r in change.new_reaction
+            if isinstance(r, ReactionTypeEmoji) and r.emoji not in old
+        ]
+        chat = ChatRef(PLATFORM, str(change.chat.id))
+        community = await self._call(self._community_settings, chat)
+        for emoji in added:
+            if community is not None and is_keep(PLATFORM, community, emoji):
+                emoji = community  # the router speaks the community's keep emoji
+            reaction = Reaction(
+                chat=chat,
+                message_id=str(change.message_id),
+                by=_account(change.user),
+                by_name=change.user.full_name,
+                emoji=emoji,
+                target=self._recent.get((chat.chat_id, str(change.message_id))),
+            )
+            result = await self._call(self.router.on_reaction, reaction)
+            if isinstance(result, list):
+                await self._send_all(result)
+
+    def _community_settings(self, chat: ChatRef) -> str | None:
+        community_id = community_of_chat(self.router.archive, chat)
+        return self.router.settings(community_id).keep_emoji if community_id else None
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log every handler error with its traceback; the resident sees nothing broken."""
+        log.error("error while handling %s", update, exc_info=context.error)
+
+    # --- translating ------------------------------------------------------------------------------
+
+    def _incoming(self, message: Message, sender: User) -> Incoming:
+        reply = message.reply_to_message
+        reply_event = None
+        if reply is not None and reply.from_user is not None and not reply.from_user.is_bot:
+            reply_event = _event(reply, reply.from_user)
+        return Incoming(
+            chat=_chat(message),
+            private=message.chat.type == ChatType.PRIVATE,
+            message_id=str(message.message_id),
+            sender=_account(sender),
+            sender_name=sender.full_name,
+            text=message.text or message.caption or "",
+            sent_at=message.date,
+            reply_to_id=str(reply.message_id) if reply is not None else None,
+            reply_to=reply_event,
+            reply_to_is_bot=bool(
+                reply is not None and reply.from_user is not None and reply.from_user.is_bot
+            ),
+            media_kind=_media_kind(message),
+            chat_title=message.chat.title,
+        )
+
+    def _remember(self, event: MessageEvent) -> None:
+        key = (event.chat.chat_id, event.message_id)
+        self._recent[key] = event
+        self._recent.move_to_end(key)
+        while len(self._recent) > RECENT_MESSAGES:
+            self._recent.popitem(last=False)
+
+    # --- sending ------------------------------------------------------------------------------
+
+    async def _send_all(self, replies: Sequence[Reply]) -> None:
+        for reply in replies:
+            await self.send(reply)
+
+    async def send(self, reply: Reply) -> None:
+        """Deliver one reply; a private one falls back to its group notice when the person
+        never started the bot. A group that removed the bot is marked inactive."""
+        if reply.private_to is not None:
+            try:
+                await self._send_text(reply.private_to.user_id, reply, private=True)
+            except Forbidden:
+                if reply.fallback is not None:
+                    await self.send(reply.fallback)
+            return
+        try:
+            await self._send_text(reply.chat.chat_id, reply, private=False)
+        except Forbidden as exc:
+            log.warning("removed from %s: %s", reply.chat.chat_id, exc)
+            await self._call(self.router.on_bot_removed, reply.chat)
+
+    async def _send_text(self, chat_id: str, reply: Reply, *, private: bool) -> None:
+        markup = None
+        if reply.buttons:
+            markup = InlineKeyboardMarkup(
+                [[InlineKeyboardButton(b.label, callback_data=b.data)] for b in reply.buttons]
+            )
+        chunks = split_text(html.escape(reply.text, quote=False), MAX_TEXT)
+        reply_to = None
+        if reply.reply_to and not private:
+            reply_to = ReplyParameters(int(reply.reply_to), allow_sending_without_reply=True)
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            sent = await self._retrying(
+                functools.partial(
+                    self.bot.send_message,
+                    chat_id=int(chat_id),
+                    text=chunk,
+                    parse_mode=ParseMode.HTML,
+                    reply_parameters=reply_to if index == 0 else None,
+                    reply_markup=markup if last else None,
+                )
+            )
+            if last and reply.prompt_id is not None:
+                await self._call(
+                    attach_message, self.router.archive, reply.prompt_id, str(sent.message_id)
+                )
+
+    async def _retrying(self, action: Callable[[], Awaitable[T]]) -> T:
+        """Run a Bot API call, waiting out flood control (429) as often as Telegram asks —
+        up to SEND_ATTEMPTS — so no reply is dropped for being rate limited."""
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                return await action()
+            except RetryAfter as exc:
+                if attempt == SEND_ATTEMPTS:
+                    raise
+                await asyncio.sleep(_seconds(exc))
+            except TimedOut:
+                if attempt == SEND_ATTEMPTS:
+                    raise
+                await asyncio.sleep(attempt)
+        raise AssertionError("unreachable")
+
+    async def _call(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a router or archiver call off the event loop (database work blocks)."""
+        return await asyncio.to_thread(function, *args)
+
+    # --- running ------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until ``stop`` is set. Each update is handled to the end before the next
+        ``get_updates`` confirms it."""
+        app = self.application
+        await app.initialize()
+        try:
+            me = await self.bot.get_me()
+            self.router.bot_usernames[PLATFORM] = me.username or ""
+            await self._retrying(lambda: self.bot.delete_webhook(drop_pending_updates=False))
+            await self._poll(stop)
+        finally:
+            await app.shutdown()
+
+    async def _poll(self, stop: asyncio.Event) -> None:
+        offset: int | None = None
+        backoff = 1.0
+        while not stop.is_set():
+            fetch = asyncio.ensure_future(
+                self.bot.get_updates(
+                    offset=offset,
+                    timeout=self.poll_timeout,
+                    allowed_updates=ALLOWED_UPDATES,
+                    read_timeout=self.poll_timeout + 10,
+                )
+            )
+            stopping = asyncio.ensure_future(stop.wait())
+            done, _ = await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if fetch not in done:
+                fetch.cancel()
+                break
+            try:
+                updates = fetch.result()
+                backoff = 1.0
+            except RetryAfter as exc:
+                await asyncio.sleep(_seconds(exc))
+                continue
+            except InvalidToken:
+                raise
+            except Conflict as exc:
+                log.error("another instance polls with this token: %s", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30)
+                continue
+            except (TimedOut, NetworkError) as exc:
+                log.warning("polling: %s", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30)
+                continue
+            for update in updates:
+                await self.application.process_update(update)
+                offset = update.update_id + 1
+        if offset is not None:
+            await self._confirm(offset)
+
+    async def _confirm(self, offset: int) -> None:
+        """Tell Telegram the handled updates need not come again (on a clean stop)."""
+        try:
+            await self.bot.get_updates(
+                offset=offset, timeout=0, limit=1, allowed_updates=ALLOWED_UPDATES
+            )
+        except TelegramError as exc:
+            log.warning("could not confirm the last updates: %s", exc)
+
+
+_PRESENT = {
+    ChatMemberStatus.MEMBER,
+    ChatMemberStatus.ADMINISTRATOR,
+    ChatMemberStatus.OWNER,
+    ChatMemberStatus.RESTRICTED,
+}
+
+
+def _seconds(exc: RetryAfter) -> float:
+    value = exc.retry_after
+    return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
+
+
+def _chat(message: Message) -> ChatRef:
+    return ChatRef(PLATFORM, str(message.chat.id))
+
+
+def _account(user: User) -> AccountRef:
+    return AccountRef(PLATFORM, str(user.id))
+
+
+def _event(message: Message, author: User) -> MessageEvent:
+    return MessageEvent(
+        chat=_chat(message),
+        message_id=str(message.message_id),
+        author=_account(author),
+        sent_at=message.date,
+        text=message.text or message.caption or "",
+        author_name=author.full_name,
+        reply_to=(str(message.reply_to_message.message_id) if message.reply_to_message else None),
+        media_kind=_media_kind(message),
+    )
+
+
+def _media_kind(message: Message) -> str | None:
+    for kind in (
+        "photo",
+        "video",
+        "animation",
+        "document",
+        "audio",
+        "voice",
+        "video_note",
+        "sticker",
+        "location",
+        "contact",
+        "poll",
+    ):
+        if getattr(message, kind, None):
+            return kind
+    return None
+
+
+def utf16_length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP is two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split a long text into pieces of at most ``limit`` UTF-16 units, at line breaks where
+    possible, never inside an HTML entity (``&amp;``)."""
+    pieces: list[str] = []
+    rest = text
+    while utf16_length(rest) > limit:
+        cut = limit
+        while utf16_length(rest[:cut]) > limit:
+            cut -= utf16_length(rest[:cut]) - limit
+        line = rest.rfind("\n", 0, cut)
+        if line > 0:
+            cut = line
+        else:
+            amp = rest.rfind("&", max(0, cut - 8), cut)
+            if amp > 0 and ";" not in rest[amp:cut]:
+                cut = amp
+        pieces.append(rest[:cut])
+        rest = rest[cut:].lstrip("\n")
+    if rest or not pieces:
+        pieces.append(rest)
+    return pieces
