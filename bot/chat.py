@@ -66,7 +66,8 @@ class Button:
 @dataclass(frozen=True, slots=True)
 class Reply:
     """Something the bot says. ``private_to`` asks the adapter to send it in a private chat
-    with that account instead, and to send ``fallback`` in ``chat`` if it cannot."""
+    with that account instead, then ``confirmation`` in ``chat`` — or ``fallback`` there if
+    the person cannot be written to privately (never started the bot)."""
 
     chat: ChatRef
     text: str
@@ -75,6 +76,7 @@ class Reply:
     prompt_id: int | None = None
     private_to: AccountRef | None = None
     fallback: Reply | None = None
+    confirmation: Reply | None = None
     mention: AccountRef | None = None
     mention_name: str | None = None
 

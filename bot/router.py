@@ -51,6 +51,7 @@ from archiver.prompts import (
     get_prompt,
     prompt_for_message,
 )
+from archiver.reactions import keep_emoji
 from archiver.recall import KeptMessage, on_this_day, search, story_messages
 from bot.chat import Button, ButtonResult, Incoming, Reaction, Reply, button_data
 from bot.chat import parse_button_data as decode_button
@@ -232,7 +233,14 @@ class Router:
         return [Reply(incoming.chat, message, reply_to=incoming.message_id if reply else None)]
 
     def _help(self, incoming: Incoming, settings: CommunitySettings, _args: str) -> list[Reply]:
-        return self._say(incoming, self._t(settings, "help", emoji=settings.keep_emoji))
+        return self._say(
+            incoming,
+            self._t(
+                settings,
+                "help",
+                emoji=keep_emoji(incoming.chat.platform, settings.keep_emoji),
+            ),
+        )
 
     def _consent(self, incoming: Incoming, settings: CommunitySettings, args: str) -> list[Reply]:
         choice = args.split()[0].lower() if args.split() else ""
@@ -449,8 +457,10 @@ class Router:
                     self._t(settings, "mydata_start_first"),
                     reply_to=incoming.message_id,
                 ),
+                confirmation=Reply(
+                    incoming.chat, self._t(settings, "mydata_sent"), reply_to=incoming.message_id
+                ),
             ),
-            Reply(incoming.chat, self._t(settings, "mydata_sent"), reply_to=incoming.message_id),
         ]
 
     # --- recall -------------------------------------------------------------------------------

@@ -293,14 +293,25 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "174 messages kept" in result.stdout
     assert "✗ FOUND" not in result.stdout
-    assert result.stdout.count("✓ absent") == len(REFUSED)
+    # The live chat ran against the real bot: a refused consent, a not-for-you press, a kept
+    # petition after its author said yes, a forgotten message.
+    live_refused = ("我去看看，物业说下午修好", "我家门锁密码是1234")
+    assert result.stdout.count("✓ absent") == len(REFUSED) + len(live_refused)
+    assert "这个问题不是问你的哦" in result.stdout
+    assert "那条消息已经从档案中删除" in result.stdout
     database = (tmp_path / "demo" / "archive.db").read_bytes()
-    for sentence in REFUSED:
+    for sentence in (*REFUSED, *live_refused):
         assert sentence.encode() not in database
     assert "王阿姨".encode() in database  # the check above can fail: kept names are there
     # The config the demo leaves behind works with the CLI.
     again = run(tmp_path / "demo" / "config.toml", "search", "电梯", "--community", COMMUNITY)
     assert again.exit_code == 0
     assert "电梯" in again.stdout
+    petition = run(
+        tmp_path / "demo" / "config.toml", "search", "petition", "--community", COMMUNITY, "--json"
+    )
+    assert [r["text"] for r in json.loads(petition.stdout)["results"]] == [
+        "I'll bring the petition for the lift repairs."
+    ]
     # A second run replaces the first demo's files.
     assert CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo")]).exit_code == 0

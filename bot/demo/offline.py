@@ -8,6 +8,7 @@ It leaves a working archive and a ``config.toml`` behind so the reader can try t
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +29,8 @@ from archiver.importers.telegram import import_telegram
 from archiver.importers.telegram_export import ExportedMessage, open_export
 from archiver.mydata import what_we_hold
 from archiver.recall import KeptMessage, on_this_day, search
+from bot.config import CommunityConfig, SpaceConfig
+from bot.demo.live import live_chat
 from bot.texts import text
 
 COMMUNITY = CommunitySettings(
@@ -93,7 +96,15 @@ def _run(
             f"{report.consent_changes} paper consent choices recorded in the ledger.\n"
         )
         _residents(archive, chat, console)
+    finally:
+        archive.close()
 
+    console.rule("[bold]Live: the neighbours chat with the bot (real bot, local Bot API emulator)")
+    live = asyncio.run(live_chat(f"sqlite:///{db_file}", _community_config(), console))
+    console.print()
+
+    archive = open_archive(f"sqlite:///{db_file}")
+    try:
         for query in SEARCHES:
             _print_messages(
                 console,
@@ -109,7 +120,7 @@ def _run(
         )
 
         console.print("[bold]Refused texts never reach the archive file[/]")
-        for sentence in REFUSED:
+        for sentence in (*REFUSED, *live.refused_texts):
             found = search(archive, COMMUNITY.id, sentence[:8], limit=1)
             in_file = _in_files(db_file, sentence)
             mark = "[green]✓ absent[/]" if not found and not in_file else "[red]✗ FOUND[/]"
@@ -191,6 +202,16 @@ def _in_files(db_file: Path, sentence: str) -> bool:
         if part.exists() and needle in part.read_bytes():
             return True
     return False
+
+
+def _community_config() -> CommunityConfig:
+    return CommunityConfig(
+        id=COMMUNITY.id,
+        name=COMMUNITY.name,
+        language="zh",
+        timezone=COMMUNITY.timezone,
+        spaces=[SpaceConfig(platform="telegram", chat=s.chat_id) for s in COMMUNITY.spaces],
+    )
 
 
 def _config_text(db_file: Path) -> str:

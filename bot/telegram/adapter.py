@@ -286,6 +286,9 @@ class TelegramAdapter:
             except Forbidden:
                 if reply.fallback is not None:
                     await self.send(reply.fallback)
+                return
+            if reply.confirmation is not None:
+                await self.send(reply.confirmation)
             return
         try:
             await self._send_text(reply.chat.chat_id, reply, private=False)
