@@ -11,6 +11,7 @@ long ones (电梯间 → 电梯, 电梯间), so a query for a two-character word
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 import rjieba
@@ -48,15 +49,21 @@ class Segmenter:
 # Longer "words" are runs like a pasted key or "aaaa…": nobody searches for them, and
 # PostgreSQL refuses to index a word of 2,048 bytes or more (a CJK character is 3 bytes).
 MAX_TOKEN_CHARS = 100
+TOKEN_CACHE = 200_000
+
+
+@functools.lru_cache(maxsize=TOKEN_CACHE)
+def _normalized(token: str) -> str:
+    """The stored form of one token: lower-cased, or "" when it is dropped (spaces,
+    punctuation, emoji — no letter or digit — or longer than ``MAX_TOKEN_CHARS``).
+
+    Cached: chat vocabulary repeats, and this check costs more than the cutting itself.
+    """
+    if len(token) > MAX_TOKEN_CHARS or not any(ch.isalnum() for ch in token):
+        return ""
+    return token.lower()
 
 
 def _keep(tokens: Iterable[str]) -> list[str]:
-    """Lower-cased tokens with at least one letter or digit (drops spaces, punctuation, emoji)
-    and at most ``MAX_TOKEN_CHARS`` long, the same for texts and queries on both backends."""
-    kept = []
-    for token in tokens:
-        if token.isspace() or len(token) > MAX_TOKEN_CHARS:
-            continue
-        if any(ch.isalnum() for ch in token):
-            kept.append(token.lower())
-    return kept
+    """The normalized tokens that are kept, the same for texts and queries on both backends."""
+    return [norm for norm in map(_normalized, tokens) if norm]

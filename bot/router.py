@@ -60,7 +60,24 @@ from bot.texts import text
 log = logging.getLogger(__name__)
 
 COMMAND = re.compile(r"^[/!]([A-Za-z]+)(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re.DOTALL)
-KEEP_HASHTAGS = ("#keep", "#留存", "#记住")
+# A reply carrying one of these tags the replied-to message, like `keep` (any case for #keep).
+KEEP_HASHTAG = re.compile(r"(?<![\w#])#(?:keep|留存|记住)(?![\w])", re.IGNORECASE)
+COMMANDS = frozenset(
+    (
+        "help",
+        "start",
+        "consent",
+        "keep",
+        "unkeep",
+        "forget",
+        "mydata",
+        "search",
+        "onthisday",
+        "digest",
+        "stories",
+        "story",
+    )
+)
 # Matrix answers prompts with reactions: DESIGN.md fixes these three.
 YES, TAGGED, NO = "✅", "📌", "❌"
 REACTION_ANSWERS: dict[PromptKind, dict[str, str]] = {
@@ -183,17 +200,20 @@ class Router:
 
     def on_message(self, incoming: Incoming) -> list[Reply]:
         """A message in a group or a private chat."""
-        command = parse_command(incoming.text, self.bot_usernames.get(incoming.chat.platform))
+        username = self.bot_usernames.get(incoming.chat.platform)
+        command = parse_command(incoming.text, username)
+        if command is not None and command.name not in COMMANDS:
+            command = None  # "/shrug", "!Attention everyone": words, not commands
         if incoming.private:
             return self._private(incoming, command) if command else []
-        if command is None and COMMAND.match(incoming.text.strip()):
+        if command is None and _for_another_bot(incoming.text, username):
             return []  # a command for another bot: not ours to answer, and not a memory
         settings = self._community(incoming.chat, incoming.chat_title)
         if command is not None:
             return self._command(incoming, settings, command)
         replies: list[Reply] = []
         result = ingest_message(self.archive, incoming.as_event())
-        if incoming.reply_to_id and any(tag in incoming.text for tag in KEEP_HASHTAGS):
+        if incoming.reply_to_id and KEEP_HASHTAG.search(incoming.text):
             replies += self._keep(incoming, settings, TagMethod.HASHTAG, story=None)
         if result.should_ask and mark_prompted(self.archive, settings.id, incoming.sender):
             replies.append(
@@ -481,10 +501,13 @@ class Router:
         if args:
             match = re.fullmatch(r"(\d{1,2})-(\d{1,2})", args.strip())
             month_day = (int(match[1]), int(match[2])) if match else (0, 0)
-            if month_day == (2, 29) and not calendar.isleap(today.year):
-                month_day = (2, 28)  # 28 February of a common year shows 29 February's memories
+            year = today.year
+            while month_day == (2, 29) and not calendar.isleap(year):
+                # A common year has no 29 February: ask as of the next leap year, whose
+                # earlier years are this one's (the years between have no 29 February).
+                year += 1
             try:
-                day = date(today.year, *month_day)
+                day = date(year, *month_day)
             except ValueError:
                 return self._say(incoming, self._t(settings, "onthisday_usage"))
         memories = on_this_day(self.archive, settings.id, day, limit=MEMORIES)
@@ -693,6 +716,14 @@ class Router:
             return []
         settings = self.settings(community_id)
         return [self._consent_prompt(chat, settings, member, name, None, chat)]
+
+
+def _for_another_bot(message: str, bot_username: str | None) -> bool:
+    """``/cmd@otherbot``: a command addressed to a different bot."""
+    match = COMMAND.match(message.strip())
+    if not match or not match[2]:
+        return False
+    return not bot_username or match[2].lower() != bot_username.lower()
 
 
 def _without_reply(incoming: Incoming) -> Incoming:

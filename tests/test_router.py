@@ -17,6 +17,7 @@ from archiver.community import CommunitySettings, SpaceRef, community_of_chat, e
 from archiver.consent import Level, consent_of
 from archiver.events import ChatRef, DeleteEvent, EditEvent
 from archiver.prompts import PromptKind, attach_message, get_prompt
+from archiver.reactions import keep_emoji
 from archiver.recall import search
 from bot.chat import ButtonResult, Incoming, Reaction, Reply
 from bot.router import Router
@@ -42,6 +43,8 @@ SENT = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
 TODAY = date(2026, 3, 15)
 RIVERSIDE = "riverside"
 RIVER_CHAT = ChatRef("telegram", "-1002222222222")
+# Help names the reaction residents can make: on Telegram, where 📌 is no reaction, ✍.
+TELEGRAM_KEEP = keep_emoji("telegram", "📌")
 _message_ids = itertools.count(1000)
 
 
@@ -180,11 +183,23 @@ def add_riverside(archive: Archive) -> None:
 def test_help_is_answered_with_either_prefix_and_this_bots_name(router: Router, typed: str) -> None:
     said = incoming(ME, typed)
     reply = one(router.on_message(said))
-    assert reply == Reply(CHAT, zh("help", emoji="📌"), reply_to=said.message_id)
+    assert reply == Reply(CHAT, zh("help", emoji=TELEGRAM_KEEP), reply_to=said.message_id)
 
 
-@pytest.mark.parametrize("typed", ["/help@other_bot", "/frobnicate", "!weather 明天", "/Keeep"])
-def test_another_bots_commands_and_unknown_commands_get_no_reply_and_are_not_stored(
+@pytest.mark.parametrize("typed", ["!help", "/help", "!HELP"])
+def test_both_prefixes_work_in_a_matrix_room_too(
+    router: Router, archive: Archive, typed: str
+) -> None:
+    room = ChatRef("matrix", "!garden:example.org")
+    ensure_community(
+        archive, replace(SETTINGS, spaces=(*SETTINGS.spaces, SpaceRef(room.platform, room.chat_id)))
+    )
+    reply = one(router.on_message(incoming(ME, typed, chat=room)))
+    assert reply.chat == room and reply.text == zh("help", emoji="📌")  # any emoji on Matrix
+
+
+@pytest.mark.parametrize("typed", ["/help@other_bot", "/weather@weather_bot 明天"])
+def test_another_bots_commands_get_no_reply_and_are_not_stored(
     router: Router, archive: Archive, typed: str
 ) -> None:
     assert router.on_message(incoming(STRANGER, typed)) == []  # not even a consent prompt
@@ -192,6 +207,16 @@ def test_another_bots_commands_and_unknown_commands_get_no_reply_and_are_not_sto
     choose(router, ME, "all")
     assert router.on_message(incoming(ME, typed)) == []
     assert rows(archive, Message) == []
+
+
+@pytest.mark.parametrize("typed", ["/frobnicate", "!Attention everyone", "/shrug", "/Keeep"])
+def test_unknown_commands_are_ordinary_words(router: Router, archive: Archive, typed: str) -> None:
+    # Not ours, and not addressed to another bot: what a neighbour wrote, kept per consent.
+    prompt = one(router.on_message(incoming(STRANGER, typed)))
+    assert prompt.buttons  # the never-asked author gets the consent question, as for any text
+    choose(router, ME, "all")
+    assert router.on_message(incoming(ME, typed)) == []
+    assert [m.text for m in rows(archive, Message)] == [typed]
 
 
 def test_command_names_are_case_insensitive_and_keep_their_arguments(
@@ -219,10 +244,10 @@ def test_a_command_is_not_stored_as_a_message(router: Router, archive: Archive) 
 def test_help_and_start_speak_the_communitys_language(router: Router, archive: Archive) -> None:
     add_riverside(archive)
     english = one(router.on_message(incoming(ME, "/start", chat=RIVER_CHAT)))
-    assert english.text == text("en", "help", community="Riverside", emoji="📌")
+    assert english.text == text("en", "help", community="Riverside", emoji=TELEGRAM_KEEP)
     assert english.text.startswith("I am Riverside's community memory")
     chinese = one(router.on_message(incoming(ME, "/start")))
-    assert chinese.text == zh("help", emoji="📌")
+    assert chinese.text == zh("help", emoji=TELEGRAM_KEEP)
     assert "阳光花园" in chinese.text
 
 
@@ -492,6 +517,15 @@ def test_keep_on_a_none_authors_message_is_refused_and_nothing_is_stored(
     assert one(router.on_message(incoming(ME, "/stories"))).text == zh("stories_none")
 
 
+def test_keeping_my_own_message_is_a_yes_to_that_message(router: Router, archive: Archive) -> None:
+    mine = incoming(ME, "我家猫生了五只小猫，有人想领养吗")
+    router.on_message(mine)
+    assert one(router.on_message(incoming(ME, "/keep", reply_to=mine))).text == zh("keep_kept")
+    assert found(archive, "小猫") == [mine.text]
+    assert ledger(archive) == [("message", "yes", "command", "telegram:1")]
+    assert level(archive, ME) is Level.UNKNOWN
+
+
 def test_keep_without_a_reply_shows_a_hint(router: Router, archive: Archive) -> None:
     typed = incoming(ME, "/keep 电梯之战")
     assert one(router.on_message(typed)) == Reply(
@@ -519,7 +553,7 @@ def test_keep_files_into_a_story_that_stories_and_story_show(
     assert one(router.on_message(incoming(CAROL, "/story"))).text == zh("story_usage")
 
 
-@pytest.mark.parametrize("hashtag", ["#keep", "#留存", "#记住"])
+@pytest.mark.parametrize("hashtag", ["#keep", "#留存", "#记住", "#KEEP", "#Keep!"])
 def test_a_reply_with_a_keep_hashtag_tags_like_keep(
     router: Router, archive: Archive, hashtag: str
 ) -> None:
@@ -532,6 +566,18 @@ def test_a_reply_with_a_keep_hashtag_tags_like_keep(
     assert reply == Reply(CHAT, zh("keep_kept"), reply_to=reply_message.message_id)
     assert found(archive, "电梯") == [lift.text]
     assert [t.method for t in rows(archive, Tag)] == ["hashtag"]
+
+
+@pytest.mark.parametrize("text", ["#keeper 哈哈", "##keep", "keep#keep", "#留存款"])
+def test_words_that_only_contain_a_hashtag_do_not_tag(
+    router: Router, archive: Archive, text: str
+) -> None:
+    choose(router, BOB, "tagged")
+    say(archive, ME, Level.TAGGED)
+    lift = incoming(BOB, "三号楼的电梯终于修好了")
+    router.on_message(lift)
+    assert router.on_message(incoming(ME, text, reply_to=lift)) == []
+    assert rows(archive, Tag) == []
 
 
 def test_a_keep_hashtag_without_a_reply_does_nothing(router: Router, archive: Archive) -> None:
@@ -832,7 +878,7 @@ def test_mydata_is_sent_privately_with_my_counts_only(router: Router, archive: A
     choose(router, BOB, "named")
     router.on_message(incoming(ME, "/keep", reply_to=bobs))
     typed = incoming(ME, "/mydata")
-    private, notice = router.on_message(typed)
+    private = one(router.on_message(typed))
     assert private.private_to == account(ME) and private.chat == CHAT
     assert private.text == zh(
         "mydata",
@@ -847,12 +893,11 @@ def test_mydata_is_sent_privately_with_my_counts_only(router: Router, archive: A
     )
     assert NAMES[BOB] not in private.text and "八八八八" not in private.text
     assert private.fallback == Reply(CHAT, zh("mydata_start_first"), reply_to=typed.message_id)
-    assert notice == Reply(CHAT, zh("mydata_sent"), reply_to=typed.message_id)
-    assert notice.private_to is None
+    assert private.confirmation == Reply(CHAT, zh("mydata_sent"), reply_to=typed.message_id)
 
 
 def test_mydata_of_someone_unknown_says_nothing_is_held(router: Router) -> None:
-    private, _notice = router.on_message(incoming(STRANGER, "/mydata"))
+    private = one(router.on_message(incoming(STRANGER, "/mydata")))
     assert private.text == zh("mydata_nothing") and private.private_to == account(STRANGER)
 
 
@@ -907,6 +952,7 @@ def test_onthisday_shows_memories_from_earlier_years(router: Router, archive: Ar
         "2025-03-16": "樱花开的第二天",
         "2026-03-15": "今天的消息不是回忆",
         "2024-02-29": "闰日那天下了雪",
+        "2025-02-28": "二月的最后一天",
     }
     for day, said in days.items():
         sent = datetime.fromisoformat(day).replace(hour=4, tzinfo=UTC)
@@ -928,7 +974,17 @@ def test_onthisday_shows_memories_from_earlier_years(router: Router, archive: Ar
         line("2025-03-16"),
     ]
     assert memories("/onthisday 3-16") == memories("/onthisday 03-16")
-    assert line("2024-02-29") in memories("/onthisday 02-29")  # 2026 has no 29 February
+    # 2026 has no 29 February: asked for, it shows the 29 Februaries of earlier leap years.
+    assert memories("/onthisday 02-29") == [
+        zh("on_this_day_title", date="02-29"),
+        line("2024-02-29"),
+    ]
+    # And 28 February of a common year shows 29 February's memories too.
+    assert memories("/onthisday 02-28") == [
+        zh("on_this_day_title", date="02-28"),
+        line("2024-02-29"),
+        line("2025-02-28"),
+    ]
     assert memories("/onthisday 07-01") == [zh("no_memories", date="07-01")]
 
 
@@ -953,7 +1009,7 @@ def test_in_a_private_chat_help_consent_mydata_and_forget_work_for_my_community(
     router.on_message(incoming(ME, "电梯里的广告太多了"))
     pm = ChatRef("telegram", str(ME))
     help_reply = one(router.on_message(incoming(ME, "/help", private=True)))
-    assert (help_reply.chat, help_reply.text) == (pm, zh("help", emoji="📌"))
+    assert (help_reply.chat, help_reply.text) == (pm, zh("help", emoji=TELEGRAM_KEEP))
     shown = one(router.on_message(incoming(ME, "/consent", private=True)))
     assert shown.chat == pm and len(shown.buttons) == 3
     assert shown.prompt_id is not None
@@ -1021,7 +1077,7 @@ def test_in_two_communities_the_bot_asks_which_and_the_id_picks_one(
     assert done.text == text("en", "consent_set_tagged")
     assert level(archive, ME, RIVERSIDE) is Level.TAGGED and level(archive, ME) is Level.ALL
     helped = one(router.on_message(incoming(ME, f"/help {COMMUNITY}", private=True)))
-    assert helped.text == zh("help", emoji="📌")
+    assert helped.text == zh("help", emoji=TELEGRAM_KEEP)
 
 
 def test_someone_in_no_community_is_told_so_in_private(router: Router, archive: Archive) -> None:

@@ -12,6 +12,25 @@ TEXTS: dict[str, str] = {
     "search_usage": "Usage: /search words (for example /search lift)",
     "onthisday_usage": "Usage: /onthisday or /onthisday 03-15",
     "digest_later": "The weekly digest is still being prepared — coming soon.",
+    # weekly digest (archiver.digest.render)
+    "digest_title": "📖 {name} · this week, {start} – {end}",
+    "digest_stats": "Kept this week: {messages} from {neighbours}.",
+    "digest_messages": "{count} messages",
+    "digest_messages_one": "1 message",
+    "digest_neighbours": "{count} neighbours",
+    "digest_neighbours_one": "1 neighbour",
+    "digest_highlights": "✨ Highlights",
+    "digest_highlight": "• {author}: “{quote}” 📌{tags}",
+    "digest_media_only": "(a photo or a file)",
+    "digest_words": "🔤 Words of the week: {words}",
+    "digest_stories": "📚 Stories that grew: {stories}",
+    "digest_story": "{name} (+{added})",
+    "digest_welcome": "👋 Welcome, {names}: your first memories are kept!",
+    "digest_separator": ", ",
+    "digest_quiet": "🌙 A quiet week in {name}: nothing new was kept. Hope all is well — see you next week!",
+    "digest_date": "{day} {month}",
+    "digest_months": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
+    "digest_weekdays": "Mon Tue Wed Thu Fri Sat Sun",
     # greeting and help
     "greeting": (
         "Hello everyone, I am {community}'s community memory 📖\n"

@@ -12,6 +12,25 @@ TEXTS: dict[str, str] = {
     "search_usage": "用法：/search 关键词（例如 /search 电梯）",
     "onthisday_usage": "用法：/onthisday 或 /onthisday 03-15",
     "digest_later": "每周摘要还在准备中，很快就来。",
+    # weekly digest (archiver.digest.render)
+    "digest_title": "📖 {name} · 本周回忆（{start}—{end}）",
+    "digest_stats": "这周留下了 {messages}，来自 {neighbours}。",
+    "digest_messages": "{count} 条消息",
+    "digest_messages_one": "1 条消息",
+    "digest_neighbours": "{count} 位邻居",
+    "digest_neighbours_one": "1 位邻居",
+    "digest_highlights": "✨ 本周精选",
+    "digest_highlight": "• {author}：“{quote}” 📌{tags}",
+    "digest_media_only": "（一张图片或一个文件）",
+    "digest_words": "🔤 本周热词：{words}",
+    "digest_stories": "📚 故事有了新篇章：{stories}",
+    "digest_story": "{name}（+{added}）",
+    "digest_welcome": "👋 欢迎 {names} 第一次留下记忆！",
+    "digest_separator": "、",
+    "digest_quiet": "🌙 {name} 这周很安静，没有新的记忆。愿大家一切都好，下周见！",
+    "digest_date": "{month}{day}日",
+    "digest_months": "1月 2月 3月 4月 5月 6月 7月 8月 9月 10月 11月 12月",
+    "digest_weekdays": "周一 周二 周三 周四 周五 周六 周日",
     # greeting and help
     "greeting": (
         "大家好，我是{community}的社区记忆 📖\n"
