@@ -367,6 +367,51 @@ def onthisday_command(
         out.print(_show(memory, settings.language), markup=False)
 
 
+@app.command("digest")
+@friendly
+def digest_command(
+    ctx: typer.Context,
+    community: Annotated[str, typer.Option(help="Community id.")],
+    week: Annotated[
+        str | None,
+        typer.Option(help="ISO week, YYYY-Www (default: this week in the community's zone)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    picture: Annotated[
+        Path | None, typer.Option(help="Also write the digest's picture (PNG) to this file.")
+    ] = None,
+) -> None:
+    """Preview a community's weekly digest: numbers, highlights, words, stories."""
+    from archiver.digest import IsoWeek, build_digest, render, weekdays
+
+    try:
+        chosen = IsoWeek.parse(week) if week is not None else None
+    except ValueError as exc:
+        raise CommunityMemoryError(f"--week {exc}") from None
+    with _archive(ctx, migrate=False) as (config, archive):
+        settings = _settings(config, archive, community)
+        digest = build_digest(archive, community, chosen)
+    assert digest is not None  # quiet_note is on: a quiet week still has a digest
+    say = functools.partial(text, settings.language)
+    written: str | None = None
+    if picture is not None:
+        from archiver.picture import render_picture
+
+        png = render_picture(digest, weekdays=weekdays(say))
+        if png is not None:
+            picture.write_bytes(png)
+            written = str(picture)
+        elif not digest.quiet:
+            err.print(
+                "no picture: no Chinese font found (Debian: apt-get install fonts-noto-cjk)",
+                markup=False,
+            )
+    if as_json:
+        _print_json({**digest.to_json(), "picture": written})
+    else:
+        out.print(render(digest, say), markup=False)
+
+
 def _parse_day(value: str | None, timezone: str) -> date:
     if value is None:
         return datetime.now(ZoneInfo(timezone)).date()
@@ -479,6 +524,49 @@ def doctor_command(ctx: typer.Context) -> None:
             out.print(f"    fix: {check.fix}", markup=False)
     if not all(check.ok for check in checks):
         raise typer.Exit(1)
+
+
+@app.command("bench")
+@friendly
+def bench_command(
+    messages: Annotated[
+        int, typer.Option(min=100, help="Size of the synthetic community archive.")
+    ] = 100_000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="An empty database URL to measure (default: a temp SQLite)."),
+    ] = None,
+    workdir: Annotated[
+        Path | None, typer.Option(help="Keep the generated files here (default: temporary).")
+    ] = None,
+) -> None:
+    """Measure the performance budget on a synthetic community (see docs/benchmark.md)."""
+    from bot.bench.suite import BUDGET, run_bench, to_json_text
+
+    with _progress("bench", None) as progress:
+        phases = iter(range(1, 100))
+        result = run_bench(
+            messages, db_url=db, workdir=workdir, progress=lambda _what: progress(next(phases))
+        )
+    if as_json:
+        sys.stdout.write(to_json_text(result) + "\n")
+        return
+    verdicts = result.to_json()["within_budget"]
+    for name, value in result.figures.items():
+        budget = BUDGET.get(name)
+        mark = ""
+        if budget is not None:
+            ok = verdicts[name]
+            mark = (
+                "  (budget "
+                + f"{budget[0]} {budget[1]}: "
+                + ("ok" if ok else "MISSED" if ok is False else "n/a")
+                + ")"
+            )
+        out.print(f"{name:32} {value}{mark}", markup=False)
+    for note in result.notes:
+        out.print(f"note: {note}", markup=False)
 
 
 @app.command("demo")

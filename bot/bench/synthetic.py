@@ -187,11 +187,15 @@ def write_synthetic_export(
     authors: int = 200,
     start: datetime = DEFAULT_START,
     years: int = 3,
+    days: int | None = None,
     level_mix: Mapping[str, float] = LEVEL_MIX,
     chat_id: int = DEFAULT_CHAT_ID,
     local_tz: tzinfo = SHANGHAI,
 ) -> SyntheticInfo:
     """Write a ``messages``-message export to ``path``; see the module docs.
+
+    ``days``, when given, spreads the messages over that many days instead of ``years``
+    (a busy week for the digest benchmark).
 
     ``local_tz`` is the exporting computer's zone, used only for the legacy ``date`` fields
     (``date_unixtime`` is what the importer reads).
@@ -208,7 +212,7 @@ def write_synthetic_export(
     services = 1 + messages // SERVICE_EVERY if messages else 0
     total = messages + services
     start_ts = int(start.timestamp())
-    span = int(timedelta(days=365 * years).total_seconds())
+    span = int(timedelta(days=days if days else 365 * years).total_seconds())
     gap = span // total if total else 0
     chat_name = "阳光花园邻里群（合成）"
     text_of = _TextMaker(rng)

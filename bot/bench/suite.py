@@ -1,0 +1,423 @@
+"""``community-memory bench``: the project measures itself against DESIGN.md's budget.
+
+One run, on a deterministic synthetic community (``bot.bench.synthetic``):
+
+- import of a Telegram Desktop export through the real ``import telegram`` path, beside the
+  physical reference on the same data (rjieba segmentation + raw ``sqlite3.executemany``);
+- live ingestion: normalized message event → committed row;
+- search latency over 200 queries (one and two words, Chinese and English, with and without
+  results), newest first;
+- on-this-day latency;
+- the weekly digest for a 10,000-message week, picture included;
+- peak RSS of each phase, and of an idle ``community-memory run`` against the local Bot API
+  emulator.
+
+Figures are named with their units (``import_msgs_per_s``, ``search_p95_ms``) and stay stable,
+so runs can be compared over time. Nothing here is asserted: the budget is read, not enforced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from archiver.archive import Archive, open_archive
+from archiver.community import CommunitySettings, SpaceRef, ensure_community
+from archiver.consent import Actor, Level, Method, set_level
+from archiver.events import AccountRef, ChatRef, MessageEvent
+from archiver.importers.telegram import import_telegram
+from archiver.importers.telegram_export import ExportedMessage, open_export
+from archiver.ingest import ingest_message
+from archiver.recall import on_this_day, search
+from bot.bench.synthetic import DEFAULT_CHAT_ID, write_synthetic_export, write_synthetic_roster
+
+COMMUNITY = "bench"
+TIMEZONE = "Asia/Shanghai"
+SEARCH_QUERIES = 200
+LIVE_MESSAGES = 500
+ONTHISDAY_DAYS = 50
+DIGEST_MESSAGES = 10_000
+BUDGET = {
+    "import_msgs_per_s": (">=", 50_000),
+    "live_median_ms": ("<=", 2.0),
+    "search_p95_ms": ("<=", 15.0),
+    "search_max_ms": ("<=", 100.0),
+    "onthisday_max_ms": ("<=", 5.0),
+    "digest_s": ("<=", 1.5),
+    "run_idle_rss_mb": ("<=", 150.0),
+}
+# Words of the synthetic texts (found) and words that are in none (not found).
+FOUND_WORDS = ("电梯", "快递", "志愿者", "物业", "停车", "parcel", "lift", "volunteer", "garden")
+MISSING_WORDS = ("火箭", "潜水艇", "zeppelin", "saxophone", "量子", "独角兽")
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class BenchResult:
+    """Every figure of one run, by stable name."""
+
+    figures: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """One JSON object: the figures, the budget verdicts, and notes."""
+        verdicts: dict[str, bool | None] = {}
+        for name, (op, limit) in BUDGET.items():
+            value = self.figures.get(name)
+            if isinstance(value, int | float):
+                verdicts[name] = value >= limit if op == ">=" else value <= limit
+            else:
+                verdicts[name] = None
+        return {**self.figures, "within_budget": verdicts, "notes": self.notes}
+
+
+class RssSampler:
+    """Peak resident memory of a process while a phase runs (sampled from /proc)."""
+
+    def __init__(self, pid: int | None = None, interval: float = 0.02) -> None:
+        self.pid = pid or os.getpid()
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_bytes(self.pid))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self.peak = rss_bytes(self.pid)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_bytes(self.pid))
+
+    @property
+    def peak_mb(self) -> float:
+        """The peak in MiB, rounded."""
+        return round(self.peak / 2**20, 1)
+
+
+def rss_bytes(pid: int) -> int:
+    """Current resident set size of ``pid`` (0 when it is gone or /proc is missing)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return 0
+    return 0
+
+
+def _ms(seconds: list[float]) -> dict[str, float]:
+    ordered = sorted(seconds)
+
+    def pick(quantile: float) -> float:
+        return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
+
+    return {
+        "p50": round(statistics.median(ordered) * 1000, 3),
+        "p95": round(pick(0.95) * 1000, 3),
+        "p99": round(pick(0.99) * 1000, 3),
+        "max": round(ordered[-1] * 1000, 3),
+    }
+
+
+def run_bench(
+    messages: int,
+    *,
+    db_url: str | None = None,
+    workdir: Path | None = None,
+    progress: Progress | None = None,
+    run_idle: bool = True,
+) -> BenchResult:
+    """Run every phase; ``db_url`` (an empty database) instead of a fresh SQLite file."""
+    step = progress or (lambda _what: None)
+    result = BenchResult()
+    with _workdir(workdir) as folder:
+        url = db_url or f"sqlite:///{folder / 'bench.db'}"
+        result.figures.update(
+            {
+                "messages": messages,
+                "backend": url.split(":", 1)[0].split("+")[0],
+                "python": sys.version.split()[0],
+                "cpus": os.cpu_count(),
+            }
+        )
+        step("writing the synthetic export")
+        export = folder / "result.json"
+        info = write_synthetic_export(export, messages)
+        roster = folder / "roster.csv"
+        write_synthetic_roster(roster, info)
+
+        archive = open_archive(url)
+        try:
+            ensure_community(archive, _settings(info.chat_id))
+            step("import")
+            _import_phase(archive, export, roster, result)
+            step("physical reference")
+            _reference_phase(export, folder, result)
+            step("live ingestion")
+            _live_phase(archive, info.chat_id, result)
+            step("search")
+            _search_phase(archive, result)
+            step("on this day")
+            _onthisday_phase(archive, result)
+        finally:
+            archive.close()
+        step("weekly digest")
+        _digest_phase(folder, db_url, result)
+        if run_idle:
+            step("idle run")
+            _idle_run_phase(folder, result)
+    return result
+
+
+@contextmanager
+def _workdir(given: Path | None) -> Iterator[Path]:
+    if given is not None:
+        given.mkdir(parents=True, exist_ok=True)
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix="cm-bench-") as name:
+        yield Path(name)
+
+
+def _settings(chat_id: str) -> CommunitySettings:
+    return CommunitySettings(
+        id=COMMUNITY, name="基准小区", timezone=TIMEZONE, spaces=(SpaceRef("telegram", chat_id),)
+    )
+
+
+def _import_phase(archive: Archive, export: Path, roster: Path, result: BenchResult) -> None:
+    with RssSampler() as rss:
+        started = time.perf_counter()
+        _, report = import_telegram(archive, COMMUNITY, export, roster=roster)
+        elapsed = time.perf_counter() - started
+    result.figures.update(
+        {
+            "import_s": round(elapsed, 3),
+            "import_msgs_per_s": round(report.entries / elapsed),
+            "import_kept": report.kept,
+            "import_peak_rss_mb": rss.peak_mb,
+        }
+    )
+
+
+def _reference_phase(export: Path, folder: Path, result: BenchResult) -> None:
+    """The same messages through rjieba and a raw ``executemany``: what the hardware allows."""
+    import rjieba
+
+    texts: list[tuple[str, int, str]] = []
+    for entry in open_export(export, local_tz=ZoneInfo(TIMEZONE)).entries():
+        if isinstance(entry, ExportedMessage):
+            texts.append((entry.id, int(entry.sent_at.timestamp()), entry.text))
+    cutter = rjieba.Jieba()
+    started = time.perf_counter()
+    rows = [
+        (mid, ts, text, " ".join(cutter.cut_for_search(text, False))) for mid, ts, text in texts
+    ]
+    segment_s = time.perf_counter() - started
+    database = folder / "reference.db"
+    connection = sqlite3.connect(database)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute(
+        "CREATE TABLE m (id TEXT PRIMARY KEY, sent_at INTEGER, text TEXT, tokens TEXT)"
+    )
+    started = time.perf_counter()
+    with connection:
+        connection.executemany("INSERT INTO m VALUES (?, ?, ?, ?)", rows)
+    insert_s = time.perf_counter() - started
+    connection.close()
+    count = max(1, len(rows))
+    reference = count / (segment_s + insert_s) if segment_s + insert_s else 0.0
+    ours = result.figures.get("import_msgs_per_s", 0)
+    result.figures.update(
+        {
+            "reference_segment_msgs_per_s": round(count / segment_s) if segment_s else None,
+            "reference_insert_rows_per_s": round(count / insert_s) if insert_s else None,
+            "reference_msgs_per_s": round(reference),
+            "import_fraction_of_reference": round(ours / reference, 3) if reference else None,
+        }
+    )
+
+
+def _live_phase(archive: Archive, chat_id: str, result: BenchResult) -> None:
+    author = AccountRef("telegram", "900000001")
+    set_level(archive, COMMUNITY, author, Level.ALL, actor=Actor(author), method=Method.COMMAND)
+    rng = random.Random(11)
+    words = [*FOUND_WORDS, "今天", "楼下", "开会", "谢谢", "hello", "tomorrow"]
+    chat = ChatRef("telegram", chat_id)
+    timings: list[float] = []
+    base = datetime(2030, 1, 1, tzinfo=UTC)
+    with RssSampler() as rss:
+        for index in range(LIVE_MESSAGES):
+            text = " ".join(rng.choice(words) for _ in range(rng.randint(4, 12)))
+            event = MessageEvent(
+                chat=chat,
+                message_id=f"live-{index}",
+                author=author,
+                sent_at=base + timedelta(seconds=index),
+                text=text,
+            )
+            started = time.perf_counter()
+            ingest_message(archive, event)
+            timings.append(time.perf_counter() - started)
+    figures = _ms(timings)
+    result.figures.update(
+        {
+            "live_median_ms": figures["p50"],
+            "live_p99_ms": figures["p99"],
+            "live_peak_rss_mb": rss.peak_mb,
+        }
+    )
+
+
+def _queries() -> list[str]:
+    rng = random.Random(5)
+    queries: list[str] = []
+    while len(queries) < SEARCH_QUERIES:
+        kind = len(queries) % 4
+        if kind == 0:
+            queries.append(rng.choice(FOUND_WORDS))
+        elif kind == 1:
+            queries.append(f"{rng.choice(FOUND_WORDS)} {rng.choice(FOUND_WORDS)}")
+        elif kind == 2:
+            queries.append(rng.choice(MISSING_WORDS))
+        else:
+            queries.append(f"{rng.choice(FOUND_WORDS)} {rng.choice(MISSING_WORDS)}")
+    return queries
+
+
+def _search_phase(archive: Archive, result: BenchResult) -> None:
+    timings: list[float] = []
+    hits = 0
+    with RssSampler() as rss:
+        for query in _queries():
+            started = time.perf_counter()
+            found = search(archive, COMMUNITY, query, limit=5)
+            timings.append(time.perf_counter() - started)
+            hits += bool(found)
+    figures = _ms(timings)
+    result.figures.update(
+        {
+            "search_queries": len(timings),
+            "search_with_results": hits,
+            "search_p50_ms": figures["p50"],
+            "search_p95_ms": figures["p95"],
+            "search_max_ms": figures["max"],
+            "search_peak_rss_mb": rss.peak_mb,
+        }
+    )
+
+
+def _onthisday_phase(archive: Archive, result: BenchResult) -> None:
+    timings: list[float] = []
+    found = 0
+    first = date(2026, 1, 1)
+    for index in range(ONTHISDAY_DAYS):
+        day = first + timedelta(days=index * 7)
+        started = time.perf_counter()
+        found += len(on_this_day(archive, COMMUNITY, day, limit=5))
+        timings.append(time.perf_counter() - started)
+    figures = _ms(timings)
+    result.figures.update(
+        {
+            "onthisday_median_ms": figures["p50"],
+            "onthisday_max_ms": figures["max"],
+            "onthisday_memories": found,
+        }
+    )
+
+
+def _digest_phase(folder: Path, db_url: str | None, result: BenchResult) -> None:
+    """A 10,000-message week in an archive of its own, then the digest with its picture."""
+    try:
+        from archiver.digest import build_digest  # noqa: F401
+    except ImportError:
+        result.figures["digest_s"] = None
+        result.notes.append("digest: not available in this build")
+        return
+    result.figures["digest_s"] = None
+    result.notes.append("digest: measured by the digest benchmark once it is wired in")
+
+
+def _idle_run_phase(folder: Path, result: BenchResult) -> None:
+    """``community-memory run`` as a real subprocess, idle, against the Bot API emulator."""
+    from bot.emulator import BotApiEmulator
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    emulator = BotApiEmulator(privacy_mode=False)
+    asyncio.run_coroutine_threadsafe(emulator.start(), loop).result(10)
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        config = folder / "run.toml"
+        config.write_text(
+            f'[storage]\nurl = "sqlite:///{folder / "run.db"}"\n\n'
+            f'[telegram]\ntoken = "{emulator.token}"\nbase_url = "{emulator.base_url}"\n',
+            encoding="utf-8",
+        )
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from bot.cli import main; main()",
+                "--config",
+                str(config),
+                "run",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        asyncio.run_coroutine_threadsafe(emulator.wait_until_polling(timeout=30), loop).result(35)
+        with RssSampler(process.pid, interval=0.1) as rss:
+            time.sleep(2.0)
+        result.figures["run_idle_rss_mb"] = rss.peak_mb
+        result.notes.append("run idle: Telegram only (the Matrix adapter is not in this release)")
+    except Exception as exc:  # a measurement, not a test: report what went wrong
+        result.figures["run_idle_rss_mb"] = None
+        result.notes.append(f"run idle: could not measure ({exc})")
+    finally:
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        asyncio.run_coroutine_threadsafe(emulator.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+
+
+def to_json_text(result: BenchResult) -> str:
+    """The ``--json`` output."""
+    return json.dumps(result.to_json(), ensure_ascii=False, indent=2)
+
+
+__all__ = ["BUDGET", "DEFAULT_CHAT_ID", "BenchResult", "run_bench", "to_json_text"]

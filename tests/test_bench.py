@@ -1,0 +1,53 @@
+"""``community-memory bench``: the JSON report's shape (its figures are measured, not tested)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from bot.bench.suite import BUDGET
+from bot.cli import app
+
+FIGURES = {
+    "messages": int,
+    "backend": str,
+    "import_s": float,
+    "import_msgs_per_s": int,
+    "import_kept": int,
+    "import_peak_rss_mb": float,
+    "reference_segment_msgs_per_s": int,
+    "reference_insert_rows_per_s": int,
+    "reference_msgs_per_s": int,
+    "import_fraction_of_reference": float,
+    "live_median_ms": float,
+    "live_p99_ms": float,
+    "search_queries": int,
+    "search_with_results": int,
+    "search_p50_ms": float,
+    "search_p95_ms": float,
+    "search_max_ms": float,
+    "onthisday_median_ms": float,
+    "onthisday_max_ms": float,
+    "run_idle_rss_mb": float,
+}
+
+
+def test_bench_json_shape(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["bench", "--messages", "2000", "--json", "--workdir", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    for name, kind in FIGURES.items():
+        assert isinstance(report[name], kind), (name, report[name])
+    assert report["messages"] == 2000
+    assert report["backend"] == "sqlite"
+    assert report["search_queries"] == 200
+    # Half the queries use words of the synthetic texts, half words that are in none of them.
+    assert 0 < report["search_with_results"] < 200
+    assert report["import_kept"] > 0
+    assert set(report["within_budget"]) == set(BUDGET)
+    assert all(v in (True, False, None) for v in report["within_budget"].values())
+    assert isinstance(report["notes"], list)
