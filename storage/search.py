@@ -91,7 +91,9 @@ def search_tokens(
     if not tokens or limit <= 0:
         return []
     dialect = session.get_bind().dialect.name
-    stmt = _rows_select().where(col(Message.community_id) == community_id)
+    # Two steps: the newest matching ids first (a sort over the matches alone), then the
+    # display columns — tag counts included — for those few rows only.
+    stmt = select(col(Message.id)).where(col(Message.community_id) == community_id)
     if dialect == "sqlite":
         # FTS5 query: each token a quoted string, implicit AND.
         query = " ".join('"' + token.replace('"', '""') + '"' for token in tokens)
@@ -111,7 +113,7 @@ def search_tokens(
             ts_query=query
         )
     stmt = stmt.order_by(col(Message.sent_at).desc(), col(Message.id).desc()).limit(limit)
-    return _to_rows(list(session.execute(stmt)))
+    return message_rows(session, [int(mid) for mid in session.execute(stmt).scalars()])
 
 
 def first_message_at(session: Session, community_id: str) -> datetime | None:
@@ -136,12 +138,19 @@ def messages_in_ranges(
     oldest first. Each range is an index range scan on (community_id, sent_at)."""
     if not ranges or limit <= 0:
         return []
+    # Each OR branch repeats the community so that every branch is one range scan of the
+    # (community_id, sent_at) index; with the community outside the OR, SQLite scans them all.
     within = or_(
-        *((col(Message.sent_at) >= start) & (col(Message.sent_at) < end) for start, end in ranges)
+        *(
+            (col(Message.community_id) == community_id)
+            & (col(Message.sent_at) >= start)
+            & (col(Message.sent_at) < end)
+            for start, end in ranges
+        )
     )
     stmt = (
         _rows_select()
-        .where(col(Message.community_id) == community_id, within)
+        .where(within)
         .order_by(literal_column("tag_count").desc(), col(Message.sent_at), col(Message.id))
         .limit(limit)
     )
