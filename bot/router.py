@@ -125,6 +125,8 @@ class Router:
         self.bot_usernames = bot_usernames or {}
         self._today = today or (lambda zone: datetime.now(ZoneInfo(zone)).date())
         self._settings: dict[str, CommunitySettings] = {}
+        # Chat → community: a chat never changes community, so a found answer stays true.
+        self._chats: dict[ChatRef, str] = {}
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -134,8 +136,17 @@ class Router:
             self._settings[community_id] = load_community(self.archive, community_id)
         return self._settings[community_id]
 
+    def _community_of(self, chat: ChatRef) -> str | None:
+        """The community of a chat, or None for a chat no community lists (cached)."""
+        found = self._chats.get(chat)
+        if found is None:
+            found = community_of_chat(self.archive, chat)
+            if found is not None:
+                self._chats[chat] = found
+        return found
+
     def _community(self, chat: ChatRef, title: str | None) -> CommunitySettings:
-        community_id = community_of_chat(self.archive, chat) or adopt_chat(
+        community_id = self._community_of(chat) or adopt_chat(
             self.archive, chat, title
         )
         return self.settings(community_id)
@@ -567,7 +578,7 @@ class Router:
     def on_reaction(self, reaction: Reaction) -> list[Reply] | ButtonResult:
         """A reaction: an answer when it is on one of the bot's prompts, a tag when it is the
         community's keep emoji, otherwise nothing."""
-        settings_id = community_of_chat(self.archive, reaction.chat)
+        settings_id = self._community_of(reaction.chat)
         if settings_id is None:
             return []
         settings = self.settings(settings_id)
@@ -614,7 +625,7 @@ class Router:
     ) -> ButtonResult:
         """A button press (Telegram). Only the prompt's person can answer it."""
         decoded = decode_button(data)
-        community_id = None if private else community_of_chat(self.archive, chat)
+        community_id = None if private else self._community_of(chat)
         if decoded is None:
             language = self.settings(community_id).language if community_id else "zh"
             return ButtonResult(text(language, "question_closed"), alert=True)
@@ -686,12 +697,12 @@ class Router:
 
     def on_edit(self, event: EditEvent) -> None:
         """A message was edited on the platform."""
-        if community_of_chat(self.archive, event.chat) is not None:
+        if self._community_of(event.chat) is not None:
             edit_message(self.archive, event)
 
     def on_delete(self, event: DeleteEvent) -> None:
         """A message was deleted or redacted on the platform."""
-        if community_of_chat(self.archive, event.chat) is not None:
+        if self._community_of(event.chat) is not None:
             delete_message(self.archive, event)
 
     def on_bot_added(self, chat: ChatRef, title: str | None) -> list[Reply]:
@@ -706,7 +717,7 @@ class Router:
 
     def on_member_joined(self, chat: ChatRef, member: AccountRef, name: str | None) -> list[Reply]:
         """Someone joined: ask them once, unless they already answered or were asked."""
-        community_id = community_of_chat(self.archive, chat)
+        community_id = self._community_of(chat)
         if community_id is None:
             return []
         state = consent_of(self.archive, community_id, member)
