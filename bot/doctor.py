@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from telegram import Bot
 from telegram.constants import ChatMemberStatus
-from telegram.error import Forbidden, InvalidToken, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 
 from archiver.errors import StorageError
 from bot.config import Config
@@ -31,6 +32,12 @@ def check_archive(config: Config) -> Check:
     from storage.db import Database
     from storage.migrate import current_revision, head_revision
 
+    url = config.storage.url
+    if url.startswith("sqlite:///"):
+        file = Path(url.removeprefix("sqlite:///"))
+        if not file.exists():
+            # Checking must not create the file; `run` creates and migrates it.
+            return Check(True, f"archive: none yet at {file} (`run` creates it)")
     try:
         database = Database(config.storage.url)
         try:
@@ -53,15 +60,15 @@ def check_archive(config: Config) -> Check:
 async def check_telegram(config: Config) -> list[Check]:
     """Token, privacy mode, and admin rights in every configured Telegram group."""
     assert config.telegram is not None
-    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    os.environ["PTB_TIMEDELTA"] = os.environ.get("PTB_TIMEDELTA") or "true"
     urls = telegram_urls(config.telegram.base_url)
-    bot = Bot(
-        config.telegram.token,
-        base_url=urls.get("base_url", "https://api.telegram.org/bot"),
-        base_file_url=urls.get("base_file_url", "https://api.telegram.org/file/bot"),
-    )
     checks: list[Check] = []
     try:
+        bot = Bot(
+            config.telegram.token,
+            base_url=urls.get("base_url", "https://api.telegram.org/bot"),
+            base_file_url=urls.get("base_file_url", "https://api.telegram.org/file/bot"),
+        )
         async with bot:
             me = await bot.get_me()
             checks.append(Check(True, f"telegram: token valid, bot @{me.username}"))
@@ -101,8 +108,19 @@ async def _group(bot: Bot, bot_id: int, chat_id: str, community: str) -> Check:
         member = await bot.get_chat_member(int(chat_id), bot_id)
     except Forbidden:
         return Check(False, f"{where}: the bot is not in it", "add the bot to the group")
+    except BadRequest as exc:
+        if "chat not found" not in str(exc).lower():
+            return Check(False, f"{where}: {exc}", "check the chat id in the config")
+        # Telegram knows no such chat for this bot: it was never added, or the id is wrong.
+        return Check(
+            False,
+            f"{where}: not found (the bot was never added, or the chat id is wrong)",
+            "add the bot to the group, or check the chat id in the config",
+        )
     except TelegramError as exc:
         return Check(False, f"{where}: {exc}", "check the chat id in the config, add the bot")
+    if member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+        return Check(False, f"{where}: the bot is not in it", "add the bot to the group")
     if member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER):
         return Check(True, f"{where}: the bot is an admin (keep reactions reach it)")
     return Check(

@@ -12,6 +12,7 @@ loop, one update at a time, in the order the platform delivered them.
 from __future__ import annotations
 
 import calendar
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from archiver.community import (
 from archiver.consent import Actor, Attribution, Level, Method, consent_of, mark_prompted
 from archiver.consent import set_attribution as archive_set_attribution
 from archiver.consent import set_level as archive_set_level
+from archiver.digest import build_digest, render
 from archiver.errors import (
     CommunityMemoryError,
     ConsentError,
@@ -146,9 +148,7 @@ class Router:
         return found
 
     def _community(self, chat: ChatRef, title: str | None) -> CommunitySettings:
-        community_id = self._community_of(chat) or adopt_chat(
-            self.archive, chat, title
-        )
+        community_id = self._community_of(chat) or adopt_chat(self.archive, chat, title)
         return self.settings(community_id)
 
     @staticmethod
@@ -529,7 +529,12 @@ class Router:
         return self._say(incoming, "\n".join(lines))
 
     def _digest(self, incoming: Incoming, settings: CommunitySettings, _args: str) -> list[Reply]:
-        return self._say(incoming, self._t(settings, "digest_later"))
+        """This week's digest so far, as text (the picture comes with the scheduled post)."""
+        zone = ZoneInfo(settings.timezone)
+        now = datetime.combine(self._today(settings.timezone), datetime.now(zone).time(), zone)
+        digest = build_digest(self.archive, settings.id, now=now)
+        assert digest is not None  # with the quiet note on, a quiet week still has one
+        return self._say(incoming, render(digest, functools.partial(text, settings.language)))
 
     def _stories(self, incoming: Incoming, settings: CommunitySettings, _args: str) -> list[Reply]:
         stories = [s for s in list_stories(self.archive, settings.id) if s.messages]

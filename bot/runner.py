@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 from collections.abc import Awaitable
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -48,20 +49,38 @@ async def run_bots(config: Config, *, stop: asyncio.Event | None = None) -> None
             "no platform is configured: add a [telegram] or [matrix] section", path=config.path
         )
     # python-telegram-bot 22 warns unless durations are timedeltas; say we want them.
-    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    os.environ["PTB_TIMEDELTA"] = os.environ.get("PTB_TIMEDELTA") or "true"
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         # Not possible outside the main thread (tests) or on Windows: Ctrl-C still works there.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    archive = await asyncio.to_thread(prepare, config)
+    try:
+        archive = await asyncio.to_thread(prepare, config)
+        try:
+            await _run(config, archive, stop)
+        finally:
+            await asyncio.to_thread(archive.close)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
+
+
+async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
+    """The scheduler and every configured adapter, until ``stop``."""
     router = Router(archive)
     scheduler = AsyncIOScheduler()
+    # A plain function: APScheduler runs it in its thread pool, off the event loop. (A lambda
+    # returning a coroutine would run in a thread too and its coroutine never be awaited.)
+    # The first run is now, for what expired while the bot was down.
     scheduler.add_job(
-        lambda: asyncio.to_thread(purge_expired, archive),
+        purge_expired,
         "interval",
+        args=[archive],
         minutes=PURGE_MINUTES,
+        next_run_time=datetime.now(UTC),
         id="purge-held",
         coalesce=True,
         max_instances=1,
@@ -82,14 +101,10 @@ async def run_bots(config: Config, *, stop: asyncio.Event | None = None) -> None
             tasks.append(adapter.run(stop))
         if config.matrix is not None:
             log.warning("the Matrix adapter is not in this release; [matrix] is ignored")
-        log.info("running; stop with Ctrl-C")
+        log.info("starting; stop with Ctrl-C")
         await asyncio.gather(*tasks)
     finally:
         scheduler.shutdown(wait=False)
-        await asyncio.to_thread(archive.close)
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(signum)
 
 
 def telegram_urls(base_url: str) -> dict[str, str]:

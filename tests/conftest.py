@@ -32,6 +32,11 @@ from storage.migrate import is_current, upgrade
 from storage.models import Person
 from storage.people import find_person
 
+# python-telegram-bot 22 warns (an error here) unless durations are timedeltas; `run` opts in
+# the same way (bot/runner.py). PTB reads it when a duration is used, so setting it here is
+# early enough.
+os.environ["PTB_TIMEDELTA"] = os.environ.get("PTB_TIMEDELTA") or "true"
+
 PG_URL = os.environ.get("COMMUNITY_MEMORY_TEST_PG_URL", "")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

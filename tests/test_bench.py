@@ -30,6 +30,8 @@ FIGURES = {
     "search_max_ms": float,
     "onthisday_median_ms": float,
     "onthisday_max_ms": float,
+    "digest_s": float,
+    "digest_messages": int,
     "run_idle_rss_mb": float,
 }
 
@@ -48,6 +50,7 @@ def test_bench_json_shape(tmp_path: Path) -> None:
     # Half the queries use words of the synthetic texts, half words that are in none of them.
     assert 0 < report["search_with_results"] < 200
     assert report["import_kept"] > 0
+    assert report["digest_messages"] == 10_000  # the digest phase's busy week, all kept
     assert set(report["within_budget"]) == set(BUDGET)
     assert all(v in (True, False, None) for v in report["within_budget"].values())
     assert isinstance(report["notes"], list)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 import pytest
 
@@ -995,8 +995,19 @@ def test_onthisday_with_a_date_that_does_not_exist_shows_the_usage(
     assert one(router.on_message(incoming(ME, typed))).text == zh("onthisday_usage")
 
 
-def test_digest_says_it_is_coming(router: Router) -> None:
-    assert one(router.on_message(incoming(ME, "/digest"))).text == zh("digest_later")
+def test_digest_previews_this_weeks_digest(router: Router, archive: Archive) -> None:
+    quiet = one(router.on_message(incoming(ME, "/digest"))).text
+    assert quiet.startswith("🌙")  # nothing kept this week yet: the kind quiet note
+    choose(router, ME, "all")
+    choose(router, BOB, "tagged")
+    lift = incoming(BOB, "三号楼的电梯终于修好了", sent_at=datetime.combine(TODAY, time(9), UTC))
+    router.on_message(lift)
+    router.on_message(incoming(ME, "/keep", reply_to=lift))
+    router.on_message(incoming(ME, "谢谢物业", sent_at=datetime.combine(TODAY, time(10), UTC)))
+    preview = one(router.on_message(incoming(ME, "/digest"))).text
+    assert "2 条消息" in preview and "2 位邻居" in preview
+    assert "三号楼的电梯终于修好了" in preview  # the tagged highlight
+    assert "王师傅" not in preview and "李阿姨" not in preview  # anonymous: never named
 
 
 # --- private chats -----------------------------------------------------------------------------

@@ -5,7 +5,10 @@ router; its ``Reply``s become Telegram messages (HTML-escaped, split at 4096 cha
 inline buttons). Polling is our own loop around ``Bot.get_updates`` so an update is confirmed to
 Telegram only after the router has handled it — and so after its row is committed: a crash
 never loses an accepted message, and a restart re-delivers at most what was not finished (which
-ingestion ignores, being idempotent).
+ingestion ignores, being idempotent). An update whose handling failed because the archive was
+unreachable is not confirmed either: polling pauses and Telegram delivers it again.
+
+Telegram-specific decisions are documented in ``docs/telegram.md``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import html
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from typing import Any, TypeVar
 
 from telegram import (
@@ -53,12 +57,14 @@ from telegram.ext import (
     MessageReactionHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from archiver.community import community_of_chat
+from archiver.errors import ConfigError, StorageError
 from archiver.events import AccountRef, ChatRef, EditEvent, MessageEvent
-from archiver.prompts import attach_message
+from archiver.prompts import attach_message, prompt_for_message
 from archiver.reactions import is_keep
-from bot.chat import Incoming, Reaction, Reply
+from bot.chat import ButtonResult, Incoming, Reaction, Reply
 from bot.router import Router
 
 log = logging.getLogger(__name__)
@@ -75,6 +81,9 @@ POLL_TIMEOUT = 30
 MAX_TEXT = 4096
 SEND_ATTEMPTS = 5
 RECENT_MESSAGES = 2000
+OWN_MESSAGES = 2000
+# Waiting for an unreachable archive (or network) before trying again: doubling up to this.
+MAX_BACKOFF = 30.0
 
 T = TypeVar("T")
 
@@ -93,7 +102,19 @@ class TelegramAdapter:
     ) -> None:
         self.router = router
         self.poll_timeout = poll_timeout
-        builder = ApplicationBuilder().token(token).updater(None)
+        # Our own request objects, so that a failed start can close their connections (PTB
+        # closes them only once initialized). One connection suffices for the long poll.
+        self._requests = (
+            HTTPXRequest(connection_pool_size=8),
+            HTTPXRequest(connection_pool_size=1),
+        )
+        builder = (
+            ApplicationBuilder()
+            .token(token)
+            .updater(None)
+            .request(self._requests[0])
+            .get_updates_request(self._requests[1])
+        )
         if base_url:
             builder = builder.base_url(base_url)
         if base_file_url:
@@ -102,6 +123,11 @@ class TelegramAdapter:
         # Content of recent messages, in memory only, so that a keep reaction (which carries
         # no content on Telegram) can still hold the message for its author's answer.
         self._recent: OrderedDict[tuple[str, str], MessageEvent] = OrderedDict()
+        # The bot's own recent messages: a keep reaction on one is not a resident's memory.
+        self._own: OrderedDict[tuple[str, str], None] = OrderedDict()
+        # Set by the error handler when an update failed for a reason that will pass (the
+        # archive was unreachable): the update is then not confirmed, and comes again.
+        self._retry_update: BaseException | None = None
         self._register_handlers()
 
     @property
@@ -148,6 +174,9 @@ class TelegramAdapter:
             text=message.text or message.caption or "",
             edited_at=message.edit_date or message.date,
         )
+        if (event.chat.chat_id, event.message_id) in self._recent and not message.from_user.is_bot:
+            # A later keep reaction must hold the text as it is now, not as first sent.
+            self._remember(_event(message, message.from_user))
         await self._call(self.router.on_edit, event)
 
     async def _on_joined(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -194,9 +223,14 @@ class TelegramAdapter:
             query.from_user.full_name,
             query.data,
         )
-        await self._retrying(
-            lambda: query.answer(text=result.notice[:200], show_alert=result.alert)
-        )
+        try:
+            await self._retrying(
+                lambda: query.answer(text=result.notice[:200], show_alert=result.alert)
+            )
+        except BadRequest as exc:
+            # Answered already (a press delivered again after a restart) or too old: the
+            # press itself was handled, so go on closing the prompt and replying.
+            log.info("could not answer button press %s: %s", query.id, exc)
         if result.close_prompt and isinstance(message, Message):
             try:
                 await self._retrying(lambda: message.edit_reply_markup(reply_markup=None))
@@ -216,6 +250,11 @@ class TelegramAdapter:
             if isinstance(r, ReactionTypeEmoji) and r.emoji not in old
         ]
         chat = ChatRef(PLATFORM, str(change.chat.id))
+        message_id = str(change.message_id)
+        if (chat.chat_id, message_id) in self._own and not await self._call(
+            prompt_for_message, self.router.archive, chat, message_id
+        ):
+            return  # a reaction on one of the bot's own messages that asks nothing
         community = await self._call(self._community_settings, chat)
         for emoji in added:
             if community is not None and is_keep(PLATFORM, community, emoji):
@@ -229,7 +268,14 @@ class TelegramAdapter:
                 target=self._recent.get((chat.chat_id, str(change.message_id))),
             )
             result = await self._call(self.router.on_reaction, reaction)
-            if isinstance(result, list):
+            if isinstance(result, ButtonResult):
+                # An answer to a prompt by reaction (✍ on a consent question is "only
+                # tagged"): Telegram cannot pop up a notice for a reaction, so confirm in the
+                # chat; someone else's reaction on the prompt changes nothing and says nothing.
+                if not result.alert:
+                    await self._send_all([Reply(chat, result.notice, reply_to=message_id)])
+                await self._send_all(list(result.replies))
+            else:
                 await self._send_all(result)
 
     def _community_settings(self, chat: ChatRef) -> str | None:
@@ -237,7 +283,12 @@ class TelegramAdapter:
         return self.router.settings(community_id).keep_emoji if community_id else None
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Log every handler error with its traceback; the resident sees nothing broken."""
+        """Log every handler error with its traceback; the resident sees nothing broken.
+        When the archive could not be reached, the update is kept for another try."""
+        if isinstance(context.error, StorageError):
+            self._retry_update = context.error
+            log.warning("archive unavailable, the update will come again: %s", context.error)
+            return
         log.error("error while handling %s", update, exc_info=context.error)
 
     # --- translating ------------------------------------------------------------------------------
@@ -271,6 +322,11 @@ class TelegramAdapter:
         while len(self._recent) > RECENT_MESSAGES:
             self._recent.popitem(last=False)
 
+    def _remember_own(self, chat_id: str, message_id: str) -> None:
+        self._own[(chat_id, message_id)] = None
+        while len(self._own) > OWN_MESSAGES:
+            self._own.popitem(last=False)
+
     # --- sending ------------------------------------------------------------------------------
 
     async def _send_all(self, replies: Sequence[Reply]) -> None:
@@ -302,7 +358,7 @@ class TelegramAdapter:
             markup = InlineKeyboardMarkup(
                 [[InlineKeyboardButton(b.label, callback_data=b.data)] for b in reply.buttons]
             )
-        chunks = split_text(html.escape(reply.text, quote=False), MAX_TEXT)
+        chunks = split_text(_with_mention(reply), MAX_TEXT)
         reply_to = None
         if reply.reply_to and not private:
             reply_to = ReplyParameters(int(reply.reply_to), allow_sending_without_reply=True)
@@ -318,6 +374,8 @@ class TelegramAdapter:
                     reply_markup=markup if last else None,
                 )
             )
+            if not private:
+                self._remember_own(chat_id, str(sent.message_id))
             if last and reply.prompt_id is not None:
                 await self._call(
                     attach_message, self.router.archive, reply.prompt_id, str(sent.message_id)
@@ -347,58 +405,111 @@ class TelegramAdapter:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set. Each update is handled to the end before the next
-        ``get_updates`` confirms it."""
-        app = self.application
-        await app.initialize()
+        ``get_updates`` confirms it.
+
+        Raises:
+            ConfigError: Telegram refused the token.
+        """
         try:
-            me = await self.bot.get_me()
-            self.router.bot_usernames[PLATFORM] = me.username or ""
-            await self._retrying(lambda: self.bot.delete_webhook(drop_pending_updates=False))
-            await self._poll(stop)
-        finally:
-            await app.shutdown()
+            if not await self._start(stop):
+                return
+            try:
+                await self._poll(stop)
+            finally:
+                await self.application.shutdown()
+        except InvalidToken:
+            # Not PTB's message: it repeats the token, and logs are no place for secrets.
+            raise ConfigError(
+                "Telegram refused the token; copy it again from @BotFather",
+                key="telegram.token",
+            ) from None
+
+    async def _start(self, stop: asyncio.Event) -> bool:
+        """Initialize (PTB asks ``get_me``: the bot's username) and make sure no webhook is
+        set, waiting out network trouble (a bot started before the network is up); False
+        when stopped meanwhile."""
+        backoff = 1.0
+        while not stop.is_set():
+            try:
+                await self.application.initialize()
+            except BaseException as exc:
+                await asyncio.gather(*(request.shutdown() for request in self._requests))
+                if not isinstance(exc, TimedOut | NetworkError) or isinstance(exc, BadRequest):
+                    raise
+                log.warning("telegram: cannot reach the Bot API yet: %s", exc)
+                await _sleep_unless(stop, backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            try:
+                self.router.bot_usernames[PLATFORM] = self.bot.username or ""
+                await self._retrying(lambda: self.bot.delete_webhook(drop_pending_updates=False))
+            except BaseException:
+                await self.application.shutdown()
+                raise
+            log.info("telegram: polling as @%s", self.bot.username)
+            return True
+        return False
 
     async def _poll(self, stop: asyncio.Event) -> None:
         offset: int | None = None
         backoff = 1.0
         while not stop.is_set():
-            fetch = asyncio.ensure_future(
-                self.bot.get_updates(
-                    offset=offset,
-                    timeout=self.poll_timeout,
-                    allowed_updates=ALLOWED_UPDATES,
-                    read_timeout=self.poll_timeout + 10,
-                )
-            )
-            stopping = asyncio.ensure_future(stop.wait())
-            done, _ = await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            stopping.cancel()
-            if fetch not in done:
-                fetch.cancel()
-                break
             try:
-                updates = fetch.result()
-                backoff = 1.0
+                updates = await self._fetch(offset, stop)
             except RetryAfter as exc:
-                await asyncio.sleep(_seconds(exc))
+                await _sleep_unless(stop, _seconds(exc))
                 continue
             except InvalidToken:
                 raise
             except Conflict as exc:
                 log.error("another instance polls with this token: %s", exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30)
+                await _sleep_unless(stop, backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
                 continue
             except (TimedOut, NetworkError) as exc:
                 log.warning("polling: %s", exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30)
+                await _sleep_unless(stop, backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
                 continue
+            if updates is None:
+                break  # stopping
+            failed = False
             for update in updates:
+                self._retry_update = None
                 await self.application.process_update(update)
+                if self._retry_update is not None:
+                    failed = True  # not confirmed: the next get_updates starts again from it
+                    break
                 offset = update.update_id + 1
+            if failed:
+                await _sleep_unless(stop, backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+            else:
+                backoff = 1.0
         if offset is not None:
             await self._confirm(offset)
+
+    async def _fetch(self, offset: int | None, stop: asyncio.Event) -> tuple[Update, ...] | None:
+        """One long poll; None when ``stop`` was set first. Never leaves a request behind."""
+        fetch = asyncio.ensure_future(
+            self.bot.get_updates(
+                offset=offset,
+                timeout=self.poll_timeout,
+                allowed_updates=ALLOWED_UPDATES,
+                read_timeout=self.poll_timeout + 10,
+            )
+        )
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            # Also when this task is cancelled: the HTTP request must end before shutdown.
+            for task in (fetch, stopping):
+                task.cancel()
+            await asyncio.gather(fetch, stopping, return_exceptions=True)
+        if fetch.cancelled():
+            return None
+        return fetch.result()
 
     async def _confirm(self, offset: int) -> None:
         """Tell Telegram the handled updates need not come again (on a clean stop)."""
@@ -416,6 +527,27 @@ _PRESENT = {
     ChatMemberStatus.OWNER,
     ChatMemberStatus.RESTRICTED,
 }
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep, waking early when ``stop`` is set."""
+    with suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+def _with_mention(reply: Reply) -> str:
+    """The reply as Telegram HTML: escaped, and the addressed person's name (its first
+    appearance) linked to them so Telegram notifies them even without a username."""
+    body = html.escape(reply.text, quote=False)
+    if reply.mention is None or not reply.mention_name or reply.mention.platform != PLATFORM:
+        return body
+    name = html.escape(reply.mention_name, quote=False)
+    if not reply.mention.user_id.isdigit() or name not in body:
+        return body
+    if utf16_length(body) + 40 > MAX_TEXT:
+        return body  # a link must never be cut in two by splitting
+    link = f'<a href="tg://user?id={reply.mention.user_id}">{name}</a>'
+    return body.replace(name, link, 1)
 
 
 def _seconds(exc: RetryAfter) -> float:

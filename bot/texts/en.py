@@ -11,7 +11,6 @@ TEXTS: dict[str, str] = {
     "result_line": "{date} {author}: {text}",
     "search_usage": "Usage: /search words (for example /search lift)",
     "onthisday_usage": "Usage: /onthisday or /onthisday 03-15",
-    "digest_later": "The weekly digest is still being prepared — coming soon.",
     # weekly digest (archiver.digest.render)
     "digest_title": "📖 {name} · this week, {start} – {end}",
     "digest_stats": "Kept this week: {messages} from {neighbours}.",
@@ -26,6 +25,7 @@ TEXTS: dict[str, str] = {
     "digest_stories": "📚 Stories that grew: {stories}",
     "digest_story": "{name} (+{added})",
     "digest_welcome": "👋 Welcome, {names}: your first memories are kept!",
+    "digest_and_more": "{names} and {count} more",
     "digest_separator": ", ",
     "digest_quiet": "🌙 A quiet week in {name}: nothing new was kept. Hope all is well — see you next week!",
     "digest_date": "{day} {month}",

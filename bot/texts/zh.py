@@ -11,7 +11,6 @@ TEXTS: dict[str, str] = {
     "result_line": "{date} {author}：{text}",
     "search_usage": "用法：/search 关键词（例如 /search 电梯）",
     "onthisday_usage": "用法：/onthisday 或 /onthisday 03-15",
-    "digest_later": "每周摘要还在准备中，很快就来。",
     # weekly digest (archiver.digest.render)
     "digest_title": "📖 {name} · 本周回忆（{start}—{end}）",
     "digest_stats": "这周留下了 {messages}，来自 {neighbours}。",
@@ -26,6 +25,7 @@ TEXTS: dict[str, str] = {
     "digest_stories": "📚 故事有了新篇章：{stories}",
     "digest_story": "{name}（+{added}）",
     "digest_welcome": "👋 欢迎 {names} 第一次留下记忆！",
+    "digest_and_more": "{names} 和另外 {count} 位邻居",
     "digest_separator": "、",
     "digest_quiet": "🌙 {name} 这周很安静，没有新的记忆。愿大家一切都好，下周见！",
     "digest_date": "{month}{day}日",
