@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from archiver.segmentation import Segmenter
 from storage.db import Database
+from storage.errors import StorageError
 from storage.migrate import is_current, upgrade
 
 
@@ -33,8 +34,6 @@ def open_archive(url: str, *, migrate: bool = True, words: Iterable[str] = ()) -
         if migrate:
             upgrade(db)
         elif not is_current(db):
-            from storage.errors import StorageError
-
             raise StorageError(
                 "the archive's schema is not current: run `community-memory db upgrade`"
             )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, update
+from sqlalchemy import Table, func, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -92,26 +92,6 @@ def messages_of(session: Session, person_id: int) -> list[Message]:
     return list(session.exec(select(Message).where(Message.author_id == person_id)))
 
 
-def count_messages(session: Session, community_id: str) -> int:
-    """How many messages the community keeps."""
-    return int(
-        session.exec(
-            select(func.count()).select_from(Message).where(Message.community_id == community_id)
-        ).one()
-    )
-
-
-def iter_messages(session: Session, community_id: str) -> list[Message]:
-    """Every kept message of the community, oldest first."""
-    return list(
-        session.exec(
-            select(Message)
-            .where(Message.community_id == community_id)
-            .order_by(col(Message.sent_at), col(Message.id))
-        )
-    )
-
-
 # --- held messages ---------------------------------------------------------------------------
 
 
@@ -167,32 +147,6 @@ def find_tag(
     ).first()
 
 
-def delete_tags_on(session: Session, space_id: int, platform_message_id: str) -> int:
-    """Remove every tag on one message; returns how many."""
-    result = session.connection().execute(
-        delete(_table(Tag)).where(
-            _table(Tag).c.space_id == space_id,
-            _table(Tag).c.platform_message_id == platform_message_id,
-        )
-    )
-    return int(result.rowcount or 0)
-
-
-def delete_tags_by(session: Session, person_id: int) -> int:
-    """Remove every tag this person made; returns how many."""
-    result = session.connection().execute(
-        delete(_table(Tag)).where(_table(Tag).c.tagger_id == person_id)
-    )
-    return int(result.rowcount or 0)
-
-
-def list_tags(session: Session, community_id: str) -> list[Tag]:
-    """Every tag of the community, oldest first (for export)."""
-    return list(
-        session.exec(select(Tag).where(Tag.community_id == community_id).order_by(col(Tag.id)))
-    )
-
-
 # ``story.name`` is VARCHAR(200): PostgreSQL refuses longer values where SQLite would keep them.
 STORY_NAME_MAX = 200
 
@@ -243,13 +197,6 @@ def story_messages(session: Session, story_id: int) -> list[Message]:
             .distinct()
             .order_by(col(Message.sent_at))
         )
-    )
-
-
-def clear_story_creator(session: Session, person_id: int) -> None:
-    """Forget who created stories (the story itself belongs to the community)."""
-    session.connection().execute(
-        update(_table(Story)).where(_table(Story).c.created_by == person_id).values(created_by=None)
     )
 
 
