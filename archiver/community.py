@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session
@@ -44,6 +45,10 @@ class CommunitySettings:
     digest: str = "sun 20:00"
     on_this_day: str = "09:00"
     spaces: tuple[SpaceRef, ...] = field(default_factory=tuple)
+    # From the config only (not stored): how the scheduled posts behave.
+    memory_repeat_days: int = 365
+    on_this_day_month_fallback: bool = False
+    quiet_digest: bool = True
 
 
 def ensure_community(archive: Archive, settings: CommunitySettings) -> None:
@@ -147,3 +152,25 @@ def communities_of_account(archive: Archive, account: AccountRef) -> list[str]:
     """The communities in which the archive knows this account (for private chats)."""
     with archive.db.read() as session:
         return people.communities_of(session, account.platform, account.user_id)
+
+
+def active_spaces(archive: Archive, community_id: str) -> list[SpaceRef]:
+    """The community's chats the bot is still in, oldest first (where posts go)."""
+    with archive.db.read() as session:
+        return [
+            SpaceRef(space.platform, space.chat_id)
+            for space in communities.list_spaces(session, community_id)
+            if space.active
+        ]
+
+
+def community_ids(archive: Archive) -> list[str]:
+    """Every community in the archive, by id."""
+    with archive.db.read() as session:
+        return [community.id for community in communities.list_communities(session)]
+
+
+def created_times(archive: Archive) -> dict[str, datetime]:
+    """When each community was created in the archive (UTC): its scheduled posts start then."""
+    with archive.db.read() as session:
+        return {c.id: c.created_at for c in communities.list_communities(session)}

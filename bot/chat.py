@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from archiver.events import AccountRef, ChatRef, MessageEvent
 
@@ -67,7 +68,11 @@ class Button:
 class Reply:
     """Something the bot says. ``private_to`` asks the adapter to send it in a private chat
     with that account instead, then ``confirmation`` in ``chat`` — or ``fallback`` there if
-    the person cannot be written to privately (never started the bot)."""
+    the person cannot be written to privately (never started the bot).
+
+    ``picture`` (PNG bytes) goes with the text, as the scheduled digest does: Telegram sends a
+    photo with the text as its caption (up to 1,024 characters, the rest as a message of its
+    own); Matrix uploads an ``m.image`` and sends the text as an ``m.notice``."""
 
     chat: ChatRef
     text: str
@@ -79,6 +84,16 @@ class Reply:
     confirmation: Reply | None = None
     mention: AccountRef | None = None
     mention_name: str | None = None
+    picture: bytes | None = None
+
+
+class Sender(Protocol):
+    """What a platform adapter offers for posting: deliver one ``Reply`` (text, picture) to
+    its chat. Raises on failure; a chat that removed the bot is the adapter's to handle."""
+
+    async def send(self, reply: Reply) -> None:
+        """Deliver ``reply``."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,17 +7,18 @@ stderr and only on a terminal, so pipes stay clean.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from datetime import date, datetime
 from enum import StrEnum
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
@@ -27,12 +28,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from archiver.archive import Archive, open_archive
 from archiver.community import CommunitySettings, ensure_community, load_community
 from archiver.consent import Actor
-from archiver.errors import CommunityMemoryError, StorageError, UnknownCommunityError
+from archiver.errors import CommunityMemoryError, ConfigError, StorageError, UnknownCommunityError
 from archiver.events import AccountRef
 from archiver.importers.telegram import ImportReport, import_telegram
 from archiver.recall import KeptMessage
 from bot.config import Config, load_config, resolve_config_path
 from bot.texts import text
+
+if TYPE_CHECKING:
+    from bot.chat import Sender
+    from bot.posting import Outcome, Poster
 
 app = typer.Typer(
     help="Community Memory: a consent-first memory for residents' group chats.",
@@ -341,13 +346,22 @@ def onthisday_command(
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100, help="At most this many.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    post: Annotated[
+        bool, typer.Option("--post", help="Post the day's memories to the community's chats.")
+    ] = False,
 ) -> None:
     """Memories from this day in earlier years."""
     from archiver.recall import on_this_day
 
-    with _archive(ctx, migrate=False) as (config, archive):
+    with _archive(ctx, migrate=post) as (config, archive):
         settings = _settings(config, archive, community)
         day = _parse_day(on, settings.timezone)
+        if post:
+            notice = _post(config, archive, lambda poster: poster.post_on_this_day(settings, day))
+            out.print(
+                notice.format(what=f"onthisday {day.isoformat()} of {community}"), markup=False
+            )
+            return
         memories = on_this_day(archive, community, day, limit=limit)
     if as_json:
         _print_json(
@@ -380,6 +394,9 @@ def digest_command(
     picture: Annotated[
         Path | None, typer.Option(help="Also write the digest's picture (PNG) to this file.")
     ] = None,
+    post: Annotated[
+        bool, typer.Option("--post", help="Post the digest to the community's chats.")
+    ] = False,
 ) -> None:
     """Preview a community's weekly digest: numbers, highlights, words, stories."""
     from archiver.digest import IsoWeek, build_digest, render, weekdays
@@ -388,8 +405,13 @@ def digest_command(
         chosen = IsoWeek.parse(week) if week is not None else None
     except ValueError as exc:
         raise CommunityMemoryError(f"--week {exc}") from None
-    with _archive(ctx, migrate=False) as (config, archive):
+    with _archive(ctx, migrate=post) as (config, archive):
         settings = _settings(config, archive, community)
+        if post:
+            target = chosen or IsoWeek.containing(_parse_day(None, settings.timezone))
+            notice = _post(config, archive, lambda poster: poster.post_digest(settings, target))
+            out.print(notice.format(what=f"digest {target} of {community}"), markup=False)
+            return
         digest = build_digest(archive, community, chosen)
     assert digest is not None  # quiet_note is on: a quiet week still has a digest
     say = functools.partial(text, settings.language)
@@ -410,6 +432,50 @@ def digest_command(
         _print_json({**digest.to_json(), "picture": written})
     else:
         out.print(render(digest, say), markup=False)
+
+
+_POSTED = {
+    "sent": "posted {what}",
+    "already": "{what} was already posted; nothing sent",
+    "nothing": "nothing to post for {what}",
+}
+
+
+def _post(config: Config, archive: Archive, action: Callable[[Poster], Awaitable[Outcome]]) -> str:
+    """Connect to the configured platforms (no polling), run ``action``, and say how it went
+    (a template with ``{what}``). A community without a chat on them is an error."""
+    from telegram.error import TelegramError
+
+    from bot.posting import Outcome, Poster
+    from bot.router import Router
+    from bot.runner import telegram_urls
+    from bot.telegram.adapter import TelegramAdapter
+
+    os.environ["PTB_TIMEDELTA"] = os.environ.get("PTB_TIMEDELTA") or "true"
+
+    async def run() -> Outcome:
+        async with AsyncExitStack() as stack:
+            senders: dict[str, Sender] = {}
+            if config.telegram is not None:
+                urls = telegram_urls(config.telegram.base_url)
+                adapter = TelegramAdapter(
+                    Router(archive),
+                    config.telegram.token,
+                    base_url=urls.get("base_url", ""),
+                    base_file_url=urls.get("base_file_url", ""),
+                )
+                senders["telegram"] = await stack.enter_async_context(adapter.connected())
+            if not senders:
+                raise ConfigError("no platform to post through: add a [telegram] section")
+            return await action(Poster(archive, senders))
+
+    try:
+        outcome = asyncio.run(run())
+    except TelegramError as exc:
+        raise CommunityMemoryError(f"telegram: {exc}") from None
+    if outcome is Outcome.NO_CHATS:
+        raise CommunityMemoryError("the community has no chat on a configured platform to post to")
+    return _POSTED[outcome.value]
 
 
 def _parse_day(value: str | None, timezone: str) -> date:

@@ -279,6 +279,9 @@ class CommunityConfig(_Model):
     on_this_day: str = "09:00"
     keep_emoji: str = "📌"
     hold_hours: int = Field(default=72, ge=1, le=720, strict=True)
+    memory_repeat_days: int = Field(default=365, ge=0, le=3650, strict=True)
+    on_this_day_month_fallback: bool = Field(default=False, strict=True)
+    quiet_digest: bool = Field(default=True, strict=True)
     spaces: list[SpaceConfig] = Field(default_factory=list)
 
     @field_validator("id")
@@ -354,6 +357,9 @@ class CommunityConfig(_Model):
             digest=self.digest,
             on_this_day=self.on_this_day,
             spaces=tuple(space.to_ref() for space in self.spaces),
+            memory_repeat_days=self.memory_repeat_days,
+            on_this_day_month_fallback=self.on_this_day_month_fallback,
+            quiet_digest=self.quiet_digest,
         )
 
 
@@ -573,6 +579,7 @@ _REASONS: dict[str, str] = {
     "int_type": "must be a whole number (without quotes)",
     "int_parsing": "must be a whole number (without quotes)",
     "int_from_float": "must be a whole number (without quotes)",
+    "bool_type": "must be true or false (without quotes)",
 }
 
 

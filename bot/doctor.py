@@ -137,13 +137,9 @@ async def run_doctor(config: Config) -> list[Check]:
     if config.telegram is not None:
         checks += await check_telegram(config)
     if config.matrix is not None:
-        checks.append(
-            Check(
-                False,
-                "matrix: the Matrix adapter is not in this release",
-                "remove [matrix] for now or wait for the Matrix release",
-            )
-        )
+        from bot.matrix.checks import check_matrix
+
+        checks += await check_matrix(config)
     if config.telegram is None and config.matrix is None:
         checks.append(Check(False, "no platform configured", "add a [telegram] section"))
     return checks

@@ -3,13 +3,15 @@
 Start-up opens (and upgrades) the archive, registers the configured communities, and starts
 each platform's adapter; SIGINT and SIGTERM stop them cleanly — each adapter finishes the
 update in hand, confirms what it handled, and closes. Held messages whose wait ran out are
-purged every few minutes (APScheduler).
+purged every few minutes (APScheduler), and each community's digest and on-this-day memories
+are posted on its schedule (``bot/schedule.py``) once the adapters are connected.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -19,11 +21,13 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from archiver.archive import Archive, open_archive
-from archiver.community import ensure_community
+from archiver.community import CommunitySettings, community_ids, ensure_community, load_community
 from archiver.errors import ConfigError
 from archiver.preservation import purge_expired
+from bot.chat import Sender
 from bot.config import Config
 from bot.router import Router
+from bot.schedule import PostSchedule
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +91,10 @@ async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
     )
     scheduler.start()
     tasks: list[Awaitable[None]] = []
+    # Platform → adapter, for the scheduled posts (bot/schedule.py), and its "connected" event.
+    senders: dict[str, Sender] = {}
+    ready: dict[str, asyncio.Event] = {}
+    posts: asyncio.Future[PostSchedule | None] | None = None
     try:
         if config.telegram is not None:
             from bot.telegram.adapter import TelegramAdapter
@@ -99,12 +107,68 @@ async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
                 base_file_url=urls.get("base_file_url", ""),
             )
             tasks.append(adapter.run(stop))
+            senders["telegram"], ready["telegram"] = adapter, adapter.ready
         if config.matrix is not None:
-            log.warning("the Matrix adapter is not in this release; [matrix] is ignored")
+            from bot.matrix.adapter import MatrixAdapter
+
+            tasks.append(MatrixAdapter(router, config.matrix).run(stop))
         log.info("starting; stop with Ctrl-C")
+        posts = asyncio.ensure_future(
+            schedule_posts(config, archive, scheduler, senders, ready, stop)
+        )
         await asyncio.gather(*tasks)
     finally:
+        scheduler.pause()
+        if posts is not None:
+            if posts.done() and not posts.cancelled() and posts.exception() is None:
+                schedule = posts.result()
+                if schedule is not None:
+                    await schedule.drain()
+            posts.cancel()
+            await asyncio.gather(posts, return_exceptions=True)
         scheduler.shutdown(wait=False)
+
+
+async def schedule_posts(
+    config: Config,
+    archive: Archive,
+    scheduler: AsyncIOScheduler,
+    senders: dict[str, Sender],
+    ready: dict[str, asyncio.Event],
+    stop: asyncio.Event,
+) -> PostSchedule | None:
+    """Once every adapter is connected, add the digest and on-this-day jobs (and post what
+    was missed while the bot was down): see bot/schedule.py. None if stopped first."""
+    from bot.posting import Poster
+
+    waits = [asyncio.ensure_future(event.wait()) for event in ready.values()]
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        while waits and not stop.is_set():
+            await asyncio.wait({*waits, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            waits = [wait for wait in waits if not wait.done()]
+    finally:
+        for task in (*waits, stopping):
+            task.cancel()
+        await asyncio.gather(*waits, stopping, return_exceptions=True)
+    if stop.is_set():
+        return None
+    configured = [community.to_settings() for community in config.communities]
+    schedule = PostSchedule(
+        Poster(archive, senders), functools.partial(community_settings, archive, configured)
+    )
+    schedule.install(scheduler, configured)
+    return schedule
+
+
+def community_settings(
+    archive: Archive, configured: list[CommunitySettings]
+) -> list[CommunitySettings]:
+    """Every community's settings: as configured, else as stored (a group that added the bot
+    on its own has the defaults)."""
+    known = {settings.id for settings in configured}
+    stored = [load_community(archive, cid) for cid in community_ids(archive) if cid not in known]
+    return [*configured, *stored]
 
 
 def telegram_urls(base_url: str) -> dict[str, str]:

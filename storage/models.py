@@ -229,7 +229,11 @@ class Tag(SQLModel, table=True):
 
 
 class Post(SQLModel, table=True):
-    """The bot's own posts (digests, memories), unique per community, kind and period."""
+    """The bot's own posts (digests, memories), unique per community, kind and period.
+
+    ``status``: ``pending`` (claimed, being sent), ``retrying`` (a stale pending claim taken
+    over once, see ``archiver.posts``) or ``sent``.
+    """
 
     __table_args__ = (UniqueConstraint("community_id", "kind", "period", name="uq_post_period"),)
 
@@ -261,3 +265,18 @@ class Prompt(SQLModel, table=True):
     created_at: datetime
     answered_at: datetime | None = None
     answer: str | None = Field(default=None, max_length=16)
+
+
+class PostedMemory(SQLModel, table=True):
+    """A kept message the bot posted as an "on this day" memory, and when: the same memory is
+    not posted again within the community's ``memory_repeat_days``. Erasing the message
+    removes these rows too (``ON DELETE CASCADE``)."""
+
+    __tablename__ = "posted_memory"
+    __table_args__ = (Index("ix_posted_memory_community_message", "community_id", "message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: str = Field(foreign_key="community.id", max_length=64)
+    message_id: int = Field(foreign_key="message.id", ondelete="CASCADE")
+    period: str = Field(max_length=32)  # the post's period: the local date, "2026-11-27"
+    posted_at: datetime

@@ -37,6 +37,7 @@ TABLES = {
     "story",
     "tag",
     "post",
+    "posted_memory",
 }
 
 

@@ -19,8 +19,8 @@ import functools
 import html
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import suppress
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
 from typing import Any, TypeVar
 
 from telegram import (
@@ -79,6 +79,7 @@ ALLOWED_UPDATES = (
 )
 POLL_TIMEOUT = 30
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
 SEND_ATTEMPTS = 5
 RECENT_MESSAGES = 2000
 OWN_MESSAGES = 2000
@@ -128,6 +129,8 @@ class TelegramAdapter:
         # Set by the error handler when an update failed for a reason that will pass (the
         # archive was unreachable): the update is then not confirmed, and comes again.
         self._retry_update: BaseException | None = None
+        # Set once the bot is connected (``run``): scheduled posts wait for it.
+        self.ready = asyncio.Event()
         self._register_handlers()
 
     @property
@@ -347,7 +350,10 @@ class TelegramAdapter:
                 await self.send(reply.confirmation)
             return
         try:
-            await self._send_text(reply.chat.chat_id, reply, private=False)
+            if reply.picture is not None:
+                await self._send_picture(reply.chat.chat_id, reply)
+            else:
+                await self._send_text(reply.chat.chat_id, reply, private=False)
         except Forbidden as exc:
             log.warning("removed from %s: %s", reply.chat.chat_id, exc)
             await self._call(self.router.on_bot_removed, reply.chat)
@@ -380,6 +386,55 @@ class TelegramAdapter:
                 await self._call(
                     attach_message, self.router.archive, reply.prompt_id, str(sent.message_id)
                 )
+
+    async def _send_picture(self, chat_id: str, reply: Reply) -> None:
+        """A photo with the text as its caption; what does not fit in a caption (1,024
+        characters) follows as messages of its own, cut at a line break."""
+        assert reply.picture is not None
+        caption, *more = split_text(_with_mention(reply), MAX_CAPTION)
+        sent = await self._retrying(
+            functools.partial(
+                self.bot.send_photo,
+                chat_id=int(chat_id),
+                photo=reply.picture,
+                caption=caption or None,
+                parse_mode=ParseMode.HTML,
+            )
+        )
+        self._remember_own(chat_id, str(sent.message_id))
+        rest = "\n".join(more)
+        for chunk in split_text(rest, MAX_TEXT) if rest else []:
+            sent = await self._retrying(
+                functools.partial(
+                    self.bot.send_message,
+                    chat_id=int(chat_id),
+                    text=chunk,
+                    parse_mode=ParseMode.HTML,
+                )
+            )
+            self._remember_own(chat_id, str(sent.message_id))
+
+    @asynccontextmanager
+    async def connected(self) -> AsyncIterator[TelegramAdapter]:
+        """The bot ready to send, without polling (``digest --post`` from the command line).
+
+        Raises:
+            ConfigError: Telegram refused the token.
+        """
+        try:
+            await self.application.initialize()
+        except BaseException as exc:
+            await asyncio.gather(*(request.shutdown() for request in self._requests))
+            if isinstance(exc, InvalidToken):
+                raise ConfigError(
+                    "Telegram refused the token; copy it again from @BotFather",
+                    key="telegram.token",
+                ) from None
+            raise
+        try:
+            yield self
+        finally:
+            await self.application.shutdown()
 
     async def _retrying(self, action: Callable[[], Awaitable[T]]) -> T:
         """Run a Bot API call, waiting out flood control (429) as often as Telegram asks —
@@ -447,6 +502,7 @@ class TelegramAdapter:
                 await self.application.shutdown()
                 raise
             log.info("telegram: polling as @%s", self.bot.username)
+            self.ready.set()
             return True
         return False
 

@@ -6,6 +6,7 @@ TEXTS: dict[str, str] = {
     "no_results": "No memories found for “{query}”.",
     "no_memories": "No memories from {date} in earlier years yet.",
     "on_this_day_title": "On this day · {date}",
+    "month_ago_title": "One month ago · {date}",
     "search_title": "Search results for “{query}”",
     "year_ago": "{years} year(s) ago",
     "result_line": "{date} {author}: {text}",

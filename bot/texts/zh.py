@@ -6,6 +6,7 @@ TEXTS: dict[str, str] = {
     "no_results": "没有找到“{query}”相关的记忆。",
     "no_memories": "{date} 这一天，往年还没有留下记忆。",
     "on_this_day_title": "往年今日 · {date}",
+    "month_ago_title": "一个月前 · {date}",
     "search_title": "“{query}”的搜索结果",
     "year_ago": "{years} 年前",
     "result_line": "{date} {author}：{text}",

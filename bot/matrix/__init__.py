@@ -1,0 +1,1 @@
+"""The Matrix adapter (matrix-nio): see ``bot/matrix/adapter.py`` and ``docs/matrix.md``."""

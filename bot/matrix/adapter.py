@@ -1,0 +1,567 @@
+"""The Matrix adapter: matrix-nio in, router out.
+
+Room events become ``Incoming`` messages, edits, redactions, reactions and joins for the shared
+router; its ``Reply``s become ``m.notice`` messages (prompts get their ✅/📌/❌ answers as the
+bot's own reactions, for residents to tap). The sync loop is our own, around
+``AsyncClient.sync``, so that the sync token is saved in ``matrix.store_dir`` only after every
+event of that sync was handled — and so after its row was committed. A restart resumes from the
+saved token; a ``limited`` timeline (more happened than one sync carries) is filled by paging
+back with ``/messages`` down to the previous token. Ingestion is idempotent on the event id, so
+an event handled twice (a crash between commit and saving the token) changes nothing.
+
+Matrix-specific decisions are documented in ``docs/matrix.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from typing import Any, TypeVar
+
+import aiohttp
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    ErrorResponse,
+    JoinError,
+    LoginError,
+    MessageDirection,
+    RoomCreateError,
+    RoomGetEventError,
+    RoomMessagesError,
+    RoomPreset,
+    RoomSendError,
+    SyncError,
+    WhoamiError,
+)
+
+from archiver.community import community_of_chat
+from archiver.errors import ConfigError, StorageError
+from archiver.events import DeleteEvent, EditEvent, MessageEvent
+from archiver.prompts import attach_message, prompt_for_message
+from archiver.reactions import is_keep
+from bot.chat import ButtonResult, Incoming, Reaction, Reply
+from bot.config import MatrixConfig
+from bot.matrix import events as mx
+from bot.matrix.store import MatrixStore
+from bot.router import KEEP_HASHTAG, NO, TAGGED, YES, Router
+
+log = logging.getLogger(__name__)
+
+PLATFORM = mx.PLATFORM
+SYNC_TIMEOUT_MS = 30_000
+TIMELINE_LIMIT = 50
+PAGE_LIMIT = 100
+SEND_ATTEMPTS = 5
+SEEN_EVENTS = 5000
+MAX_BACKOFF = 30.0
+ANSWER_EMOJI = {YES, TAGGED, NO}
+
+T = TypeVar("T")
+
+
+class MatrixUnavailableError(Exception):
+    """The homeserver could not be reached or refused a request the sync depends on: the
+    sync is tried again from the same token."""
+
+
+class MatrixAdapter:
+    """One Matrix account's connection: build it, ``await run(stop)``, and it cleans up."""
+
+    def __init__(
+        self,
+        router: Router,
+        config: MatrixConfig,
+        *,
+        sync_timeout_ms: int = SYNC_TIMEOUT_MS,
+        timeline_limit: int | None = None,
+    ) -> None:
+        self.router = router
+        self.config = config
+        self.user_id = config.user_id
+        self.sync_timeout_ms = sync_timeout_ms
+        self.sync_filter: dict[str, Any] = {
+            "room": {
+                "timeline": {"limit": timeline_limit or TIMELINE_LIMIT},
+                "state": {"lazy_load_members": True},
+                "ephemeral": {"types": []},
+            },
+            "presence": {"types": []},
+        }
+        self.store = MatrixStore(config.store_dir, config.user_id)
+        self.client: Any = None
+        # Event ids handled in this process: a sync tried again skips what it already did.
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        # Accounts that sent m.notice: bots, by Matrix convention; never answered or kept.
+        self._bots: set[str] = set()
+
+    # --- running ------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Sync until ``stop`` is set.
+
+        Raises:
+            ConfigError: the homeserver refused the access token or the password.
+        """
+        self.client = AsyncClient(
+            self.config.homeserver,
+            self.user_id,
+            device_id=self.config.device_id,
+            store_path=self.config.store_dir,
+            config=AsyncClientConfig(
+                max_limit_exceeded=0,
+                max_timeouts=2,
+                request_timeout=20,
+                encryption_enabled=False,
+                store_sync_tokens=False,
+            ),
+        )
+        try:
+            if not await self._login(stop):
+                return
+            self.router.bot_usernames.setdefault(PLATFORM, "")
+            log.info("matrix: syncing as %s", self.user_id)
+            await self._sync_loop(stop)
+        finally:
+            await self.client.close()
+
+    async def _login(self, stop: asyncio.Event) -> bool:
+        """Log in (or check the access token), waiting out network trouble; False when
+        stopped meanwhile."""
+        backoff = 1.0
+        while not stop.is_set():
+            try:
+                if self.config.access_token:
+                    self.client.restore_login(
+                        self.user_id, self.config.device_id, self.config.access_token
+                    )
+                    answer = await self.client.whoami()
+                    if isinstance(answer, WhoamiError):
+                        _raise_for_credentials(answer, "matrix.access_token")
+                        raise MatrixUnavailableError(str(answer))
+                    if answer.user_id != self.user_id:
+                        raise ConfigError(
+                            f"the access token belongs to {answer.user_id}, not {self.user_id}",
+                            key="matrix.access_token",
+                        )
+                else:
+                    answer = await self.client.login(
+                        self.config.password, device_name="Community Memory"
+                    )
+                    if isinstance(answer, LoginError):
+                        _raise_for_credentials(answer, "matrix.password")
+                        raise MatrixUnavailableError(str(answer))
+                return True
+            except (MatrixUnavailableError, aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("matrix: cannot reach %s yet: %s", self.config.homeserver, exc)
+                await _sleep_unless(stop, backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+        return False
+
+    async def _sync_loop(self, stop: asyncio.Event) -> None:
+        backoff = 1.0
+        while not stop.is_set():
+            since = self.store.next_batch
+            try:
+                response = await self._fetch(since, stop)
+                if response is None:
+                    return  # stopping
+                if isinstance(response, SyncError):
+                    _raise_for_credentials(response, "matrix.access_token")
+                    raise MatrixUnavailableError(str(response))
+                if since is None:
+                    # The first start: from now on. What the rooms said before is not replayed
+                    # (people consent to what they write from now on); invites are accepted.
+                    await self._handle_invites(response)
+                else:
+                    await self._handle_sync(response, since)
+            except (StorageError, MatrixUnavailableError, aiohttp.ClientError, TimeoutError) as exc:
+                # Nothing of this sync is confirmed: it comes again from the same token.
+                log.warning("matrix: sync not finished, trying again: %s", exc)
+                await _sleep_unless(stop, backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            backoff = 1.0
+            self.store.next_batch = response.next_batch
+            await asyncio.to_thread(self.store.save)
+
+    async def _fetch(self, since: str | None, stop: asyncio.Event) -> Any:
+        """One long-polling sync; None when ``stop`` was set first."""
+        sync = asyncio.ensure_future(
+            self.client.sync(
+                timeout=0 if since is None else self.sync_timeout_ms,
+                since=since,
+                sync_filter=self.sync_filter,
+            )
+        )
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({sync, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sync, stopping):
+                task.cancel()
+            await asyncio.gather(sync, stopping, return_exceptions=True)
+        if sync.cancelled():
+            return None
+        return sync.result()
+
+    # --- one sync -------------------------------------------------------------------------------
+
+    async def _handle_sync(self, response: Any, since: str) -> None:
+        """Every event of one sync, room by room, in order; invites first, leaves last."""
+        await self._handle_invites(response)
+        for room_id, info in response.rooms.join.items():
+            await self._handle_timeline(room_id, info.timeline, since)
+        for room_id, info in response.rooms.leave.items():
+            await self._handle_timeline(room_id, info.timeline, since)
+            if not self.store.is_direct(room_id):
+                await self._call(self.router.on_bot_removed, mx.chat(room_id))
+
+    async def _handle_timeline(self, room_id: str, timeline: Any, since: str) -> None:
+        timeline_events = [event.source for event in timeline.events]
+        gap: list[mx.Event] = []
+        if timeline.limited and timeline.prev_batch:
+            gap = await self._fill_gap(room_id, timeline.prev_batch, since)
+        room_events = gap + timeline_events
+        # A room the bot has just joined: what was said before it came is not replayed.
+        for index in range(len(room_events) - 1, -1, -1):
+            if mx.fresh_join(room_events[index], self.user_id):
+                room_events = room_events[index + 1 :]
+                break
+        for event in room_events:
+            await self._handle_event(room_id, event)
+
+    async def _fill_gap(self, room_id: str, prev_batch: str, since: str) -> list[mx.Event]:
+        """The events between the previous sync and this one's timeline, oldest first:
+        paged back with ``/messages`` from the timeline's start down to ``since`` (or to the
+        bot's own arrival)."""
+        found: list[mx.Event] = []
+        start = prev_batch
+        while True:
+            page = await self.client.room_messages(
+                room_id,
+                start=start,
+                end=since,
+                direction=MessageDirection.back,
+                limit=PAGE_LIMIT,
+            )
+            if isinstance(page, RoomMessagesError):
+                raise MatrixUnavailableError(f"paging back in {room_id}: {page}")
+            chunk = [event.source for event in page.chunk]
+            for event in chunk:
+                found.append(event)
+                if mx.fresh_join(event, self.user_id):
+                    return list(reversed(found))
+            if not chunk or not page.end or page.end == start:
+                break
+            start = page.end
+        if found:
+            log.info("matrix: filled a gap of %d events in %s", len(found), room_id)
+        return list(reversed(found))
+
+    async def _handle_invites(self, response: Any) -> None:
+        """Accept every invite: a direct chat becomes the person's private room with the bot;
+        any other room joins the archive (a community of its own if none lists it)."""
+        for room_id, info in response.rooms.invite.items():
+            state = [event.source for event in info.invite_state]
+            mine: mx.Event = next(
+                (
+                    e
+                    for e in state
+                    if e.get("type") == mx.MEMBER and e.get("state_key") == self.user_id
+                ),
+                {},
+            )
+            joined = await self.client.join(room_id)
+            if isinstance(joined, JoinError):
+                log.warning("matrix: could not join %s: %s", room_id, joined)
+                continue
+            if mx.content(mine).get("is_direct"):
+                self.store.direct[str(mine.get("sender"))] = room_id
+                continue
+            title = next(
+                (
+                    mx.content(e).get("name")
+                    for e in state
+                    if e.get("type") == "m.room.name" and mx.content(e).get("name")
+                ),
+                None,
+            )
+            replies = await self._call(self.router.on_bot_added, mx.chat(room_id), title)
+            await self._send_all(replies)
+
+    async def _handle_event(self, room_id: str, event: mx.Event) -> None:
+        """One timeline event. Errors from the archive propagate (the sync is tried again);
+        any other error is logged with its traceback and the event is skipped."""
+        event_id = event.get("event_id")
+        if not isinstance(event_id, str) or event_id in self._seen:
+            return
+        try:
+            await self._dispatch(room_id, event)
+        except (StorageError, MatrixUnavailableError):
+            raise
+        except Exception:
+            log.exception("matrix: error while handling %s in %s", event_id, room_id)
+        self._seen[event_id] = None
+        while len(self._seen) > SEEN_EVENTS:
+            self._seen.popitem(last=False)
+
+    async def _dispatch(self, room_id: str, event: mx.Event) -> None:
+        sender = event.get("sender")
+        if sender == self.user_id or not isinstance(sender, str) or mx.is_redacted(event):
+            return
+        kind = event.get("type")
+        if kind == mx.MESSAGE:
+            if mx.content(event).get("msgtype") == mx.NOTICE:
+                self._bots.add(sender)  # bots speak in notices; they are not residents
+                return
+            if sender in self._bots:
+                return
+            if mx.is_edit(event):
+                await self._on_edit(room_id, event)
+            else:
+                await self._on_message(room_id, event)
+        elif kind == mx.REACTION and sender not in self._bots:
+            await self._on_reaction(room_id, event)
+        elif kind == mx.REDACTION:
+            target = mx.redacted_id(event)
+            if target is not None and not self.store.is_direct(room_id):
+                await self._call(
+                    self.router.on_delete,
+                    DeleteEvent(mx.chat(room_id), target, by=mx.account(sender)),
+                )
+        elif kind == mx.MEMBER and mx.fresh_join(event, str(event.get("state_key"))):
+            if self.store.is_direct(room_id) or sender in self._bots:
+                return
+            member = str(event.get("state_key"))
+            name = mx.content(event).get("displayname")
+            replies = await self._call(
+                self.router.on_member_joined,
+                mx.chat(room_id),
+                mx.account(member),
+                name if isinstance(name, str) else None,
+            )
+            await self._send_all(replies)
+
+    async def _on_message(self, room_id: str, event: mx.Event) -> None:
+        """A message in a room or in a private chat with the bot."""
+        sender = str(event["sender"])
+        text, media_kind = mx.text_of(event)
+        reply_to_id = mx.reply_target(event)
+        reply_to: MessageEvent | None = None
+        reply_to_is_bot = False
+        stripped = text.strip()
+        if reply_to_id and (stripped.startswith(("!", "/")) or KEEP_HASHTAG.search(text)):
+            # Only a command or a #keep needs the replied-to message's content.
+            target = await self._get_event(room_id, reply_to_id)
+            if target is not None:
+                author = target.get("sender")
+                reply_to_is_bot = author == self.user_id or author in self._bots
+                if not reply_to_is_bot:
+                    reply_to = mx.message_event(room_id, target, self._name(room_id, author))
+        incoming = Incoming(
+            chat=mx.chat(room_id),
+            private=self.store.is_direct(room_id),
+            message_id=str(event["event_id"]),
+            sender=mx.account(sender),
+            sender_name=self._name(room_id, sender),
+            text=text,
+            sent_at=mx.sent_at(event),
+            reply_to_id=reply_to_id,
+            reply_to=reply_to,
+            reply_to_is_bot=reply_to_is_bot,
+            media_kind=media_kind,
+            chat_title=self._title(room_id),
+        )
+        await self._send_all(await self._call(self.router.on_message, incoming))
+
+    async def _on_edit(self, room_id: str, event: mx.Event) -> None:
+        """An ``m.replace``: a new version of a kept (or held) message — only from its author,
+        as Matrix clients also require."""
+        target_id = mx.relation(event).get("event_id")
+        text = mx.new_text(event)
+        if not isinstance(target_id, str) or text is None or self.store.is_direct(room_id):
+            return
+        original = await self._get_event(room_id, target_id)
+        if original is None or original.get("sender") != event.get("sender"):
+            return
+        await self._call(
+            self.router.on_edit,
+            EditEvent(
+                chat=mx.chat(room_id),
+                message_id=target_id,
+                editor=mx.account(str(event["sender"])),
+                text=text,
+                edited_at=mx.sent_at(event),
+            ),
+        )
+
+    async def _on_reaction(self, room_id: str, event: mx.Event) -> None:
+        """A reaction: an answer when on one of the bot's prompts (✅/📌/❌), a tag when it is
+        the community's keep emoji, nothing otherwise."""
+        found = mx.annotation(event)
+        if found is None or self.store.is_direct(room_id):
+            return
+        target_id, emoji = found
+        room = mx.chat(room_id)
+        keep = await self._call(self._keep_emoji, room)
+        if keep is None:
+            return  # a room no community lists
+        emoji = next((e for e in ANSWER_EMOJI if mx.bare(e) == mx.bare(emoji)), emoji)
+        prompt = await self._call(prompt_for_message, self.router.archive, room, target_id)
+        target: MessageEvent | None = None
+        if prompt is None:
+            if not is_keep(PLATFORM, keep, emoji):
+                return
+            emoji = keep
+            original = await self._get_event(room_id, target_id)
+            if original is None:
+                return
+            author = original.get("sender")
+            if author == self.user_id or author in self._bots:
+                return  # the bot's own words (or another bot's) are not residents' memory
+            target = mx.message_event(room_id, original, self._name(room_id, author))
+            if target is None:
+                return
+        elif emoji not in ANSWER_EMOJI:
+            return
+        sender = str(event["sender"])
+        result = await self._call(
+            self.router.on_reaction,
+            Reaction(
+                chat=room,
+                message_id=target_id,
+                by=mx.account(sender),
+                by_name=self._name(room_id, sender),
+                emoji=emoji,
+                target=target,
+            ),
+        )
+        if isinstance(result, ButtonResult):
+            # An answer: confirmed in the room. Someone else's reaction on the prompt (or on
+            # a closed one) changes nothing and says nothing.
+            if not result.alert:
+                await self._send_all([Reply(room, result.notice, reply_to=target_id)])
+            await self._send_all(list(result.replies))
+        else:
+            await self._send_all(result)
+
+    def _keep_emoji(self, room: Any) -> str | None:
+        community_id = community_of_chat(self.router.archive, room)
+        return self.router.settings(community_id).keep_emoji if community_id else None
+
+    # --- reading --------------------------------------------------------------------------------
+
+    async def _get_event(self, room_id: str, event_id: str) -> mx.Event | None:
+        """One event of the room as the server has it (edits bundled), or None."""
+        answer = await self.client.room_get_event(room_id, event_id)
+        if isinstance(answer, RoomGetEventError):
+            if answer.status_code in ("M_NOT_FOUND", "M_FORBIDDEN"):
+                return None
+            raise MatrixUnavailableError(f"fetching {event_id}: {answer}")
+        source: mx.Event = answer.event.source
+        return source
+
+    def _name(self, room_id: str, user_id: object) -> str | None:
+        room = self.client.rooms.get(room_id) if self.client else None
+        if room is None or not isinstance(user_id, str):
+            return None
+        name: str | None = room.user_name(user_id)
+        return name if name and name != user_id else None
+
+    def _title(self, room_id: str) -> str | None:
+        room = self.client.rooms.get(room_id) if self.client else None
+        name = room.name if room is not None else None
+        return name if isinstance(name, str) and name else None
+
+    # --- sending --------------------------------------------------------------------------------
+
+    async def _send_all(self, replies: Sequence[Reply]) -> None:
+        for reply in replies:
+            await self.send(reply)
+
+    async def send(self, reply: Reply) -> None:
+        """Deliver one reply; a private one goes to the person's direct room with the bot
+        (made on first use), then ``confirmation`` in the room."""
+        if reply.private_to is not None:
+            room_id = await self._direct_room(reply.private_to.user_id)
+            sent = None
+            if room_id is not None:
+                private = Reply(reply.chat, reply.text, buttons=reply.buttons)
+                sent = await self._send_to(room_id, private)
+            follow = reply.confirmation if sent else reply.fallback
+            if follow is not None:
+                await self.send(follow)
+            return
+        event_id = await self._send_to(reply.chat.chat_id, reply)
+        if event_id is None:
+            return
+        if reply.prompt_id is not None:
+            # Attached before the answers are offered, so a fast reaction is recognised.
+            await self._call(attach_message, self.router.archive, reply.prompt_id, event_id)
+            for button in reply.buttons:
+                await self._send_event(
+                    reply.chat.chat_id,
+                    mx.REACTION,
+                    mx.reaction_content(event_id, button.emoji),
+                )
+
+    async def _send_to(self, room_id: str, reply: Reply) -> str | None:
+        return await self._send_event(room_id, mx.MESSAGE, mx.notice_content(reply))
+
+    async def _send_event(self, room_id: str, kind: str, body: dict[str, Any]) -> str | None:
+        """Send one event, waiting out rate limits; the event id, or None if refused."""
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                answer = await self.client.room_send(room_id, kind, body)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("matrix: sending to %s failed: %s", room_id, exc)
+                await asyncio.sleep(attempt)
+                continue
+            if not isinstance(answer, RoomSendError):
+                event_id: str = answer.event_id
+                return event_id
+            if answer.status_code == "M_LIMIT_EXCEEDED" and attempt < SEND_ATTEMPTS:
+                await asyncio.sleep((answer.retry_after_ms or 1000) / 1000)
+                continue
+            log.warning("matrix: %s refused a message: %s", room_id, answer)
+            if answer.status_code == "M_FORBIDDEN" and not self.store.is_direct(room_id):
+                await self._call(self.router.on_bot_removed, mx.chat(room_id))
+            return None
+        return None
+
+    async def _direct_room(self, user_id: str) -> str | None:
+        """The bot's private room with ``user_id``, created (and remembered) on first use."""
+        known = self.store.direct.get(user_id)
+        if known is not None:
+            return known
+        answer = await self.client.room_create(
+            is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat
+        )
+        if isinstance(answer, RoomCreateError):
+            log.warning("matrix: could not open a private room with %s: %s", user_id, answer)
+            return None
+        room_id: str = answer.room_id
+        self.store.direct[user_id] = room_id
+        await asyncio.to_thread(self.store.save)
+        return room_id
+
+    async def _call(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a router or archiver call off the event loop (database work blocks)."""
+        return await asyncio.to_thread(function, *args)
+
+
+def _raise_for_credentials(answer: ErrorResponse, key: str) -> None:
+    """A refused token or password is the operator's to fix: one clear ConfigError."""
+    if answer.status_code in ("M_UNKNOWN_TOKEN", "M_FORBIDDEN", "M_MISSING_TOKEN"):
+        what = "access token" if key.endswith("access_token") else "password"
+        raise ConfigError(f"the homeserver refused the {what} ({answer.message})", key=key)
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep, waking early when ``stop`` is set."""
+    with suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

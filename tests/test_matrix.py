@@ -1,0 +1,701 @@
+"""Matrix end to end: the chat contract on a real Synapse, through the real bot.
+
+A session-scoped Synapse (``tests/matrix_server.py``) runs on 127.0.0.1; each test registers
+fresh accounts, and real matrix-nio clients play the residents in a room the bot is invited to.
+The bot is ``run_bots`` (what ``community-memory run`` runs) in this process — and, in one
+test, the real console script in a subprocess. Assertions read the archive through a handle of
+their own. Waiting is polling with a deadline: "the bot handled everything so far" is proven
+by an observer's ``!help`` being answered (the bot handles a room's events in order).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nio import AsyncClient, AsyncClientConfig, RoomCreateResponse, RoomSendResponse
+
+import bot.matrix.adapter as matrix_adapter
+from archiver.archive import Archive
+from archiver.community import community_of_chat
+from archiver.consent import Level, consent_of
+from archiver.errors import ConfigError
+from archiver.events import AccountRef, ChatRef
+from archiver.segmentation import Segmenter
+from bot.chat import Button, Reply
+from bot.config import load_config
+from bot.matrix.events import notice_content, text_of
+from bot.runner import run_bots
+from storage.db import Database
+from storage.models import HeldMessage, Message, MessageVersion
+from tests.conftest import leftovers, rows
+from tests.matrix_server import Account, Synapse, synapse_available
+
+TIMEOUT = 20.0
+RUN_BOT = "from bot.cli import main; main()"
+CLIENT_CONFIG = AsyncClientConfig(max_limit_exceeded=0, max_timeouts=2, request_timeout=20)
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    """One Synapse for the whole run."""
+    if not synapse_available():
+        pytest.skip("matrix-synapse is not installed (pip install -e '.[test]')")
+    server = Synapse(tmp_path_factory.mktemp("synapse"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def eventually(
+    check: Callable[[], Awaitable[Any]] | Callable[[], Any], what: str, timeout: float = TIMEOUT
+) -> Any:
+    """Poll ``check`` until it returns something truthy; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+@dataclass
+class Resident:
+    """A person with a real nio client."""
+
+    account: Account
+    client: AsyncClient
+
+    @property
+    def id(self) -> str:
+        return self.account.user_id
+
+    @property
+    def ref(self) -> AccountRef:
+        return AccountRef("matrix", self.id)
+
+    async def send(
+        self, room_id: str, content: dict[str, Any], kind: str = "m.room.message"
+    ) -> str:
+        answer = await self.client.room_send(room_id, kind, content)
+        assert isinstance(answer, RoomSendResponse), answer
+        return str(answer.event_id)
+
+    async def say(self, room_id: str, words: str, *, reply_to: str | None = None) -> str:
+        content: dict[str, Any] = {"msgtype": "m.text", "body": words}
+        if reply_to:
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        return await self.send(room_id, content)
+
+    async def react(self, room_id: str, event_id: str, emoji: str) -> str:
+        return await self.send(
+            room_id,
+            {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": emoji}},
+            "m.reaction",
+        )
+
+    async def edit(self, room_id: str, event_id: str, words: str) -> str:
+        return await self.send(
+            room_id,
+            {
+                "msgtype": "m.text",
+                "body": f"* {words}",
+                "m.new_content": {"msgtype": "m.text", "body": words},
+                "m.relates_to": {"rel_type": "m.replace", "event_id": event_id},
+            },
+        )
+
+
+@dataclass
+class Room:
+    """A room with three residents, an observer, the bot invited, and its archive."""
+
+    synapse: Synapse
+    room_id: str
+    bot: Account
+    alice: Resident  # the room's creator
+    bob: Resident
+    carol: Resident
+    observer: Resident
+    config_path: Path
+    store_dir: Path
+    db_url: str
+    segmenter: Segmenter
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    archive: Archive | None = None
+
+    @property
+    def chat(self) -> ChatRef:
+        return ChatRef("matrix", self.room_id)
+
+    # --- the bot's life ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Run the bot; on a first start, return once its first sync is saved."""
+        state = self.store_dir / "state.json"
+        before = state.read_text() if state.exists() else None
+        self.stop = asyncio.Event()
+        self.task = asyncio.create_task(run_bots(load_config(self.config_path), stop=self.stop))
+
+        def synced() -> bool:
+            if self.task is not None and self.task.done():
+                self.task.result()
+                raise AssertionError("the bot stopped at start-up")
+            return state.exists() and state.read_text() != before
+
+        if before is None:
+            # The first start only begins "from now on" once its first sync is saved; a
+            # restart resumes from the saved token, so anything sent from here on is seen.
+            await eventually(synced, "the bot's first sync")
+        if self.archive is None:
+            self.archive = Archive(db=Database(self.db_url), segmenter=self.segmenter)
+
+    async def stop_bot(self) -> None:
+        assert self.task is not None
+        self.stop.set()
+        await asyncio.wait_for(self.task, 15)
+
+    async def settled(self) -> None:
+        """Everything sent so far was handled: the observer's ``!help`` got its answer."""
+        asked = await self.observer.say(self.room_id, "!help")
+        await self.reply_to(asked, "the answer to the observer's !help")
+
+    # --- reading the room -------------------------------------------------------------------
+
+    async def bot_events(self) -> list[dict[str, Any]]:
+        """The bot's messages in the room, oldest first."""
+        answer = await self.alice.client.room_messages(self.room_id, start=None, limit=500)
+        return [
+            e.source
+            for e in reversed(answer.chunk)
+            if e.source.get("sender") == self.bot.user_id
+            and e.source.get("type") == "m.room.message"
+        ]
+
+    async def replies_to(self, event_id: str) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in await self.bot_events()
+            if e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
+            == event_id
+        ]
+
+    async def reply_to(self, event_id: str, what: str) -> dict[str, Any]:
+        found: list[dict[str, Any]] = await eventually(lambda: self.replies_to(event_id), what)
+        return found[-1]
+
+    async def reactions_on(self, event_id: str) -> set[str]:
+        answer = await self.alice.client.room_messages(self.room_id, start=None, limit=500)
+        return {
+            e.source["content"]["m.relates_to"]["key"]
+            for e in answer.chunk
+            if e.source.get("type") == "m.reaction"
+            and e.source.get("sender") == self.bot.user_id
+            and e.source["content"]["m.relates_to"]["event_id"] == event_id
+        }
+
+    # --- reading the archive ----------------------------------------------------------------
+
+    def level(self, resident: Resident) -> Level:
+        assert self.archive is not None
+        community = community_of_chat(self.archive, self.chat)
+        assert community is not None
+        return consent_of(self.archive, community, resident.ref).level
+
+    def kept(self) -> list[Message]:
+        assert self.archive is not None
+        return list(rows(self.archive, Message))
+
+    def kept_texts(self) -> list[str]:
+        return [m.text for m in self.kept()]
+
+    def held(self) -> list[HeldMessage]:
+        assert self.archive is not None
+        return list(rows(self.archive, HeldMessage))
+
+    async def consent_all(self, resident: Resident) -> None:
+        asked = await resident.say(self.room_id, "!consent all")
+        await self.reply_to(asked, f"the answer to {resident.id}'s !consent all")
+        assert self.level(resident) is Level.ALL
+
+
+async def _resident(synapse: Synapse, name: str) -> Resident:
+    account = await asyncio.to_thread(synapse.register, name)
+    client = AsyncClient(synapse.url, account.user_id, config=CLIENT_CONFIG)
+    client.restore_login(account.user_id, account.device_id, account.access_token)
+    return Resident(account, client)
+
+
+def _write_config(
+    path: Path, synapse: Synapse, bot: Account, db_url: str, store: Path, extra: str = ""
+) -> None:
+    path.write_text(
+        f"""
+[storage]
+url = "{db_url}"
+media_dir = "{path.parent / "media"}"
+
+[matrix]
+homeserver = "{synapse.url}"
+user_id = "{bot.user_id}"
+access_token = "{bot.access_token}"
+device_id = "{bot.device_id}"
+store_dir = "{store}"
+{extra}
+""",
+        encoding="utf-8",
+    )
+
+
+@pytest.fixture
+async def room(synapse: Synapse, tmp_path: Path, segmenter: Segmenter) -> AsyncIterator[Room]:
+    """A room made by alice with bob, carol and an observer in it, the bot running and
+    invited (it has joined and greeted)."""
+    tag = uuid.uuid4().hex[:8]
+    people = [await _resident(synapse, f"{n}-{tag}") for n in ("alice", "bob", "carol", "obs")]
+    alice, bob, carol, observer = people
+    bot = await asyncio.to_thread(synapse.register, f"memory-{tag}")
+    created = await alice.client.room_create(
+        name="Sunshine Garden", invite=[bob.id, carol.id, observer.id]
+    )
+    assert isinstance(created, RoomCreateResponse), created
+    for resident in (bob, carol, observer):
+        await resident.client.join(created.room_id)
+    db_url = f"sqlite:///{tmp_path / 'archive.db'}"
+    config = tmp_path / "config.toml"
+    _write_config(config, synapse, bot, db_url, tmp_path / "matrix-store")
+    the_room = Room(
+        synapse,
+        created.room_id,
+        bot,
+        alice,
+        bob,
+        carol,
+        observer,
+        config,
+        tmp_path / "matrix-store",
+        db_url,
+        segmenter,
+    )
+    try:
+        await the_room.start()
+        await alice.client.room_invite(created.room_id, bot.user_id)
+        await eventually(the_room.bot_events, "the bot's greeting")
+        yield the_room
+    finally:
+        if the_room.task is not None and not the_room.task.done():
+            await the_room.stop_bot()
+        if the_room.archive is not None:
+            the_room.archive.close()
+        for resident in people:
+            await resident.client.close()
+
+
+# --- joining ------------------------------------------------------------------------------------
+
+
+async def test_an_invite_is_accepted_with_a_greeting_and_a_community_of_its_own(
+    room: Room,
+) -> None:
+    greeting = (await room.bot_events())[0]
+    assert greeting["content"]["msgtype"] == "m.notice"
+    assert "formatted_body" in greeting["content"]
+    assert room.archive is not None
+    assert community_of_chat(room.archive, room.chat) is not None
+
+
+# --- consent ------------------------------------------------------------------------------------
+
+
+async def test_a_consent_prompt_is_answered_by_its_person_only(room: Room) -> None:
+    first = await room.alice.say(room.room_id, "hello neighbours, the lift is fixed")
+    prompt = await room.reply_to(first, "the consent prompt for alice")
+    assert alice_mentioned(prompt, room.alice.id)
+    # The one-tap answers are the bot's own reactions on the prompt.
+    await eventually(
+        lambda: _has(room.reactions_on(prompt["event_id"]), {"✅", "📌", "❌"}), "answers"
+    )
+    assert room.kept() == []  # an unconsented message is not stored
+
+    # bob's ✅ on alice's prompt changes nothing and says nothing.
+    await room.bob.react(room.room_id, prompt["event_id"], "✅")
+    await room.settled()
+    assert room.level(room.alice) is Level.UNKNOWN
+    assert await room.replies_to(prompt["event_id"]) == []
+
+    # alice's ✅ is her answer: all.
+    await room.alice.react(room.room_id, prompt["event_id"], "✅")
+    await room.reply_to(prompt["event_id"], "the confirmation of alice's answer")
+    assert room.level(room.alice) is Level.ALL
+    later = await room.alice.say(room.room_id, "the garden party is on Sunday")
+    await room.settled()
+    assert room.kept_texts() == ["the garden party is on Sunday"]
+    assert room.kept()[0].platform_message_id == later
+
+
+async def test_an_unconsented_message_is_not_stored_and_other_bots_are_ignored(
+    room: Room,
+) -> None:
+    await room.bob.say(room.room_id, "bob's private thoughts")
+    # Another bot speaks in notices: its commands are not answered, its words not kept.
+    notice = await room.carol.send(room.room_id, {"msgtype": "m.notice", "body": "!help"})
+    await room.settled()
+    assert room.kept() == []
+    assert room.level(room.bob) is Level.UNKNOWN
+    assert await room.replies_to(notice) == []
+    assert room.archive is not None
+    assert leftovers(room.archive, ["bob's private thoughts"]) == []
+
+
+# --- keeping ------------------------------------------------------------------------------------
+
+
+async def test_keep_on_an_unknown_author_holds_then_keeps_on_their_yes(room: Room) -> None:
+    await room.consent_all(room.alice)
+    story = await room.carol.say(room.room_id, "the guard caught the bike thief!")
+    asked = await room.alice.say(room.room_id, "!keep", reply_to=story)
+    prompt = await eventually(
+        lambda: _keep_prompt(room, story), "the keep prompt on carol's message"
+    )
+    assert len(room.held()) == 1
+    assert room.kept_texts() == []
+
+    await room.bob.react(room.room_id, prompt["event_id"], "✅")  # not bob's to answer
+    await room.settled()
+    assert len(room.held()) == 1 and room.kept_texts() == []
+
+    await room.carol.react(room.room_id, prompt["event_id"], "✅")
+    await eventually(lambda: room.kept_texts() == ["the guard caught the bike thief!"], "kept")
+    assert room.held() == []
+    assert asked  # the !keep itself is a command, never a memory
+
+
+async def test_the_keep_emoji_tags_a_message(room: Room) -> None:
+    await room.consent_all(room.alice)
+    await room.bob.say(room.room_id, "!consent tagged")
+    await room.settled()
+    words = await room.bob.say(room.room_id, "the new bench by the pond")
+    await room.settled()
+    assert room.kept_texts() == []
+    await room.alice.react(room.room_id, words, "📌")
+    await eventually(lambda: room.kept_texts() == ["the new bench by the pond"], "tagged message")
+
+
+# --- forget, edits, redactions ------------------------------------------------------------------
+
+
+async def test_forget_one_message_then_everything(room: Room) -> None:
+    await room.consent_all(room.alice)
+    one = await room.alice.say(room.room_id, "first memory")
+    await room.alice.say(room.room_id, "second memory")
+    await room.settled()
+    assert room.kept_texts() == ["first memory", "second memory"]
+
+    asked = await room.alice.say(room.room_id, "!forget", reply_to=one)
+    await room.reply_to(asked, "forget of one message")
+    assert room.kept_texts() == ["second memory"]
+
+    asked = await room.alice.say(room.room_id, "!forget")
+    prompt = await room.reply_to(asked, "the forget confirmation")
+    await room.bob.react(room.room_id, prompt["event_id"], "✅")
+    await room.settled()
+    assert room.kept_texts() == ["second memory"]
+    await room.alice.react(room.room_id, prompt["event_id"], "✅")
+    await eventually(lambda: room.kept_texts() == [], "everything forgotten")
+    assert room.archive is not None
+    assert leftovers(room.archive, ["first memory", "second memory"]) == []
+
+
+async def test_an_edit_adds_a_version(room: Room) -> None:
+    await room.consent_all(room.alice)
+    original = await room.alice.say(room.room_id, "meeting at 7")
+    await room.settled()
+    await room.alice.edit(room.room_id, original, "meeting at 8")
+    await eventually(lambda: room.kept_texts() == ["meeting at 8"], "the edit")
+    assert room.archive is not None
+    versions = rows(room.archive, MessageVersion)
+    assert [v.text for v in versions] == ["meeting at 7"]
+    # Someone else's m.replace is not an edit of alice's message.
+    await room.bob.edit(room.room_id, original, "bob rewrote it")
+    await room.settled()
+    assert room.kept_texts() == ["meeting at 8"]
+
+
+async def test_a_redaction_erases_the_kept_message(room: Room) -> None:
+    await room.consent_all(room.alice)
+    gone = await room.alice.say(room.room_id, "my phone number is 555-0199")
+    await room.alice.say(room.room_id, "this one stays")
+    await room.settled()
+    assert len(room.kept()) == 2
+    await room.alice.client.room_redact(room.room_id, gone)
+    await eventually(lambda: room.kept_texts() == ["this one stays"], "the redaction")
+    assert room.archive is not None
+    assert leftovers(room.archive, ["555-0199"]) == []
+
+
+# --- never miss a message -----------------------------------------------------------------------
+
+
+async def test_messages_sent_while_stopped_are_archived_after_restart(
+    room: Room, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(matrix_adapter, "TIMELINE_LIMIT", 3)  # a gap larger than one sync
+    await room.stop_bot()
+    await room.start()  # now with the small timeline
+    await room.consent_all(room.alice)
+    await room.stop_bot()
+    sent = [f"while away {i}" for i in range(15)]
+    for words in sent:
+        await room.alice.say(room.room_id, words)
+    gone = await room.alice.say(room.room_id, "sent and redacted while away")
+    await room.alice.client.room_redact(room.room_id, gone)
+    await room.start()
+    await room.settled()
+    assert room.kept_texts() == sent
+
+
+async def test_a_replayed_sync_stores_nothing_twice(room: Room) -> None:
+    await room.consent_all(room.alice)
+    state = room.store_dir / "state.json"
+    before = json.loads(state.read_text())
+    for i in range(5):
+        await room.alice.say(room.room_id, f"once only {i}")
+    await room.settled()
+    await room.stop_bot()
+    # A crash after committing but before saving the token: the same events come again.
+    saved = json.loads(state.read_text())
+    saved["next_batch"] = before["next_batch"]
+    state.write_text(json.dumps(saved))
+    await room.start()
+    await room.settled()
+    assert room.kept_texts() == [f"once only {i}" for i in range(5)]
+
+
+async def test_mydata_goes_to_a_direct_room(room: Room) -> None:
+    await room.consent_all(room.alice)
+    asked = await room.alice.say(room.room_id, "!mydata")
+    await room.reply_to(asked, "the mydata confirmation")
+    saved = json.loads((room.store_dir / "state.json").read_text())
+    direct = saved["direct"].get(room.alice.id)
+    assert direct
+    invited = await eventually(
+        lambda: _invited(room.alice.client, direct), "the invite to the direct room"
+    )
+    assert invited
+
+
+async def test_median_send_to_committed_row(room: Room, capsys: pytest.CaptureFixture[str]) -> None:
+    await room.consent_all(room.alice)
+    timings = []
+    for i in range(20):
+        started = time.perf_counter()
+        await room.alice.say(room.room_id, f"timed {i}")
+        while len(room.kept()) < i + 1:  # a tight poll: this measures the bot, not the test
+            assert time.perf_counter() - started < TIMEOUT, f"timed message {i}"
+            await asyncio.sleep(0.002)
+        timings.append(time.perf_counter() - started)
+    median = statistics.median(timings) * 1000
+    with capsys.disabled():
+        print(f"\n[matrix] send → committed row, median of 20 on sqlite: {median:.0f} ms")
+
+
+# --- the real process ---------------------------------------------------------------------------
+
+
+async def test_community_memory_run_against_synapse(synapse: Synapse, tmp_path: Path) -> None:
+    tag = uuid.uuid4().hex[:8]
+    alice = await _resident(synapse, f"alice-{tag}")
+    bot = await asyncio.to_thread(synapse.register, f"memory-{tag}")
+    try:
+        created = await alice.client.room_create(name="Run test", invite=[bot.user_id])
+        assert isinstance(created, RoomCreateResponse), created
+        db_url = f"sqlite:///{tmp_path / 'archive.db'}"
+        config = tmp_path / "config.toml"
+        _write_config(
+            config,
+            synapse,
+            bot,
+            db_url,
+            tmp_path / "store",
+            extra=f"""
+[[communities]]
+id = "run-test"
+name = "Run test"
+language = "en"
+timezone = "UTC"
+spaces = [{{ platform = "matrix", room = "{created.room_id}" }}]
+""",
+        )
+        log = tmp_path / "bot.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-c", RUN_BOT, "--config", str(config), "run"],
+                cwd=tmp_path,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        try:
+
+            async def joined() -> bool:
+                assert process.poll() is None, log.read_text()
+                members = await alice.client.joined_members(created.room_id)
+                return bot.user_id in [m.user_id for m in getattr(members, "members", [])]
+
+            await eventually(joined, "the bot joining", timeout=60)
+            asked = await alice.say(created.room_id, "!consent all")
+
+            async def answered() -> bool:
+                assert process.poll() is None, log.read_text()
+                answer = await alice.client.room_messages(created.room_id, start=None, limit=50)
+                return any(
+                    e.source.get("sender") == bot.user_id
+                    and e.source["content"].get("m.relates_to", {}).get("m.in_reply_to", {})
+                    == {"event_id": asked}
+                    for e in answer.chunk
+                )
+
+            await eventually(answered, "the answer to !consent all", timeout=30)
+            await alice.say(created.room_id, "kept by the real process")
+            database = Database(db_url)
+            try:
+
+                def kept() -> list[str]:
+                    with database.read() as session:
+                        from sqlmodel import select
+
+                        return [m.text for m in session.exec(select(Message))]
+
+                await eventually(lambda: kept() == ["kept by the real process"], "the row")
+            finally:
+                database.close()
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.to_thread(process.wait, 15) == 0, log.read_text()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    finally:
+        await alice.client.close()
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+async def _has(found: Awaitable[set[str]], wanted: set[str]) -> bool:
+    return wanted <= await found
+
+
+async def _keep_prompt(room: Room, story: str) -> dict[str, Any] | None:
+    """The keep prompt on ``story``: the bot's second reply to it (the first was the consent
+    prompt its author got for speaking first)."""
+    replies = await room.replies_to(story)
+    return replies[1] if len(replies) >= 2 else None
+
+
+def alice_mentioned(event: dict[str, Any], user_id: str) -> bool:
+    return user_id in event["content"].get("m.mentions", {}).get("user_ids", [])
+
+
+async def _invited(client: AsyncClient, room_id: str) -> bool:
+    answer = await client.sync(timeout=0)
+    return room_id in getattr(getattr(answer, "rooms", None), "invite", {}) or room_id in getattr(
+        getattr(answer, "rooms", None), "join", {}
+    )
+
+
+# --- what the bot writes (no server needed) -----------------------------------------------------
+
+
+def test_a_notice_is_escaped_mentions_its_person_and_names_commands_with_bang() -> None:
+    alice = AccountRef("matrix", "@alice:test.local")
+    reply = Reply(
+        ChatRef("matrix", "!room:test.local"),
+        "Hello <Alice & co>! Send /consent to choose.",
+        reply_to="$asked",
+        buttons=(Button("Keep everything", "p:1:all", "✅"),),
+        mention=alice,
+        mention_name="<Alice & co>",
+    )
+    content = notice_content(reply)
+    assert content["msgtype"] == "m.notice"
+    assert content["body"].startswith("Hello <Alice & co>! Send !consent to choose.")
+    assert "✅ Keep everything" in content["body"]
+    assert "<Alice" not in content["formatted_body"]
+    assert (
+        '<a href="https://matrix.to/#/@alice:test.local">&lt;Alice &amp; co&gt;</a>'
+        in (content["formatted_body"])
+    )
+    assert content["m.mentions"] == {"user_ids": ["@alice:test.local"]}
+    assert content["m.relates_to"] == {"m.in_reply_to": {"event_id": "$asked"}}
+
+
+def test_a_reply_fallback_is_not_part_of_the_text() -> None:
+    event = {
+        "type": "m.room.message",
+        "content": {
+            "msgtype": "m.text",
+            "body": "> <@bob:test.local> the lift is fixed\n> again\n\n!keep lifts",
+            "m.relates_to": {"m.in_reply_to": {"event_id": "$lift"}},
+        },
+    }
+    assert text_of(event) == ("!keep lifts", None)
+
+
+# --- doctor -------------------------------------------------------------------------------------
+
+
+async def test_doctor_checks_login_and_rooms(room: Room, tmp_path: Path) -> None:
+    from bot.doctor import run_doctor
+
+    rooms = f"""
+[[communities]]
+id = "doctor-test"
+name = "Doctor test"
+spaces = [
+  {{ platform = "matrix", room = "{room.room_id}" }},
+  {{ platform = "matrix", room = "!elsewhere:test.local" }},
+]
+"""
+    good = tmp_path / "doctor.toml"
+    _write_config(good, room.synapse, room.bot, room.db_url, tmp_path / "s", extra=rooms)
+    found = {c.what: c.ok for c in await run_doctor(load_config(good))}
+    assert found[f"matrix: logged in as {room.bot.user_id}"]
+    assert found[f"matrix room {room.room_id} (doctor-test): the bot is in it"]
+    assert not found["matrix room !elsewhere:test.local (doctor-test): the bot has not joined it"]
+
+    bad = tmp_path / "bad.toml"
+    wrong = Account(room.bot.user_id, "", "not-a-token", room.bot.device_id)
+    _write_config(bad, room.synapse, wrong, room.db_url, tmp_path / "s")
+    checks = [c for c in await run_doctor(load_config(bad)) if c.what.startswith("matrix")]
+    assert len(checks) == 1 and not checks[0].ok
+    assert "refused the access token" in checks[0].what
+
+
+async def test_a_refused_token_stops_the_bot_with_a_config_error(
+    room: Room, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.toml"
+    wrong = Account(room.bot.user_id, "", "not-a-token", room.bot.device_id)
+    _write_config(bad, room.synapse, wrong, room.db_url, tmp_path / "s")
+    with pytest.raises(ConfigError, match=r"matrix\.access_token"):
+        await asyncio.wait_for(run_bots(load_config(bad)), 30)
