@@ -123,3 +123,25 @@ def story_messages(archive: Archive, community_id: str, name: str) -> list[KeptM
         ids = [m.id for m in message_store.story_messages(session, story.id) if m.id is not None]
         rows = message_rows(session, ids)
     return [_shown(row, zone) for row in rows]
+
+
+def archive_start(archive: Archive, community_id: str) -> date | None:
+    """The local day of the community's oldest kept message; None for an empty archive."""
+    zone = _zone(archive, community_id)
+    with archive.db.read() as session:
+        first = first_message_at(session, community_id)
+    return first.astimezone(zone).date() if first is not None else None
+
+
+def memories_of_day(
+    archive: Archive, community_id: str, day: date, limit: int = 3
+) -> list[KeptMessage]:
+    """Kept messages sent on one local day of the community, most-tagged first."""
+    zone = _zone(archive, community_id)
+    start = datetime.combine(day, time(0), zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), zone)
+    with archive.db.read() as session:
+        rows = messages_in_ranges(
+            session, community_id, [(start, end)], max(0, min(limit, MAX_LIMIT))
+        )
+    return [_shown(row, zone) for row in rows]
