@@ -695,11 +695,17 @@ async def test_an_unreachable_bot_api_is_waited_for_until_stopped(
     )
     stop = asyncio.Event()
     task = asyncio.create_task(run_bots(load_config(config), stop=stop))
-    await asyncio.sleep(0.3)
-    assert not task.done()
+
+    def waiting() -> bool:
+        return any("cannot reach the Bot API" in r.getMessage() for r in caplog.records)
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while not waiting() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+    assert waiting()  # it said what it is waiting for …
+    assert not task.done()  # … and kept waiting instead of crashing
     stop.set()
     await asyncio.wait_for(task, 5)
-    assert any("cannot reach the Bot API" in r.getMessage() for r in caplog.records)
 
 
 async def test_a_refused_token_is_a_config_error(
