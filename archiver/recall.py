@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlmodel import Session
+
 from archiver.archive import Archive
 from archiver.consent import Attribution
 from archiver.errors import UnknownCommunityError
@@ -54,7 +56,11 @@ class KeptMessage:
 
 def _zone(archive: Archive, community_id: str) -> ZoneInfo:
     with archive.db.read() as session:
-        community = communities.get_community(session, community_id)
+        return _zone_in(session, community_id)
+
+
+def _zone_in(session: Session, community_id: str) -> ZoneInfo:
+    community = communities.get_community(session, community_id)
     if community is None:
         raise UnknownCommunityError(community_id)
     return ZoneInfo(community.timezone)
@@ -78,9 +84,9 @@ def search(archive: Archive, community_id: str, query: str, limit: int = 5) -> l
 
     The query is cut into words like the archive's texts were, so 电梯 finds 电梯 and 电梯间.
     """
-    zone = _zone(archive, community_id)
     tokens = archive.segmenter.query_tokens(query)
     with archive.db.read() as session:
+        zone = _zone_in(session, community_id)
         rows = search_tokens(session, community_id, tokens, max(0, min(limit, MAX_LIMIT)))
     return [_shown(row, zone) for row in rows]
 
@@ -91,8 +97,8 @@ def on_this_day(
     """Kept messages from the same month and day in earlier years (in the community's time
     zone), most-tagged first. On 28 February of a common year, 29 February of earlier leap
     years counts too, so those memories are not lost three years in four."""
-    zone = _zone(archive, community_id)
-    with archive.db.read() as session:
+    with archive.db.read() as session:  # one session: on-this-day is a handful of queries
+        zone = _zone_in(session, community_id)
         first = first_message_at(session, community_id)
         if first is None:
             return []
@@ -127,8 +133,8 @@ def story_messages(archive: Archive, community_id: str, name: str) -> list[KeptM
 
 def archive_start(archive: Archive, community_id: str) -> date | None:
     """The local day of the community's oldest kept message; None for an empty archive."""
-    zone = _zone(archive, community_id)
-    with archive.db.read() as session:
+    with archive.db.read() as session:  # one session: on-this-day is a handful of queries
+        zone = _zone_in(session, community_id)
         first = first_message_at(session, community_id)
     return first.astimezone(zone).date() if first is not None else None
 

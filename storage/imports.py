@@ -206,3 +206,17 @@ def _insert_sql(conn: Connection, table: Table, columns: tuple[str, ...], count:
             _SQL_CACHE.clear()
         _SQL_CACHE[key] = sql
     return sql
+
+
+def refresh_statistics(session: Session) -> None:
+    """After a bulk import on PostgreSQL: fresh planner statistics for ``message`` and ``tag``
+    (autovacuum gets to them only later, and until then the planner believes the tables are
+    as small as before, which makes it walk whole indexes), and the GIN index's pending list
+    merged into the index (with ``fastupdate`` every search would scan that list linearly).
+    Nothing to do on SQLite, whose search plans do not depend on statistics."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        return
+    conn.exec_driver_sql("ANALYZE message")
+    conn.exec_driver_sql("ANALYZE tag")
+    conn.exec_driver_sql("SELECT gin_clean_pending_list('ix_message_search'::regclass)")

@@ -6,12 +6,13 @@ author's display name and attribution choice, how many tags it carries).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Connection, Select, func, or_, select
 from sqlmodel import Session, col
 
 from storage.models import Consent, Message, Person, Space, Tag
@@ -87,33 +88,158 @@ def search_tokens(
     session: Session, community_id: str, tokens: Sequence[str], limit: int
 ) -> list[MessageRow]:
     """Kept messages of the community whose tokens include every one of ``tokens``,
-    newest first. ``tokens`` are already segmented and lower-cased like ``message.tokens``."""
+    newest first (ties in ``sent_at``: the higher id first). ``tokens`` are already segmented
+    and lower-cased like ``message.tokens``."""
     if not tokens or limit <= 0:
         return []
-    dialect = session.get_bind().dialect.name
-    # Two steps: the newest matching ids first (a sort over the matches alone), then the
-    # display columns — tag counts included — for those few rows only.
-    stmt = select(col(Message.id)).where(col(Message.community_id) == community_id)
-    if dialect == "sqlite":
-        # FTS5 query: each token a quoted string, implicit AND.
-        query = " ".join('"' + token.replace('"', '""') + '"' for token in tokens)
-        stmt = stmt.where(
-            col(Message.id).in_(
-                select(literal_column("rowid"))
-                .select_from(text("message_fts"))
-                .where(text("message_fts MATCH :fts_query"))
-            )
-        ).params(fts_query=query)
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        ids = _newest_matches_sqlite(conn, community_id, _fts5_query(tokens), limit)
     else:
-        # tsquery literal: quoted lexemes are taken as they are, with no parser in between.
-        query = " & ".join(
-            "'" + token.replace("\\", "\\\\").replace("'", "''") + "'" for token in tokens
+        ids = _newest_matches_postgresql(conn, community_id, _tsquery(tokens), limit)
+    return message_rows(session, ids)
+
+
+def _fts5_query(tokens: Sequence[str]) -> str:
+    """FTS5 query: each token a quoted string, implicit AND."""
+    return " ".join('"' + token.replace('"', '""') + '"' for token in tokens)
+
+
+def _tsquery(tokens: Sequence[str]) -> str:
+    """tsquery literal: quoted lexemes are taken as they are, with no parser in between."""
+    return " & ".join(
+        "'" + token.replace("\\", "\\\\").replace("'", "''") + "'" for token in tokens
+    )
+
+
+# SQLite search strategy (see _newest_matches_sqlite), tuned on the 1,000,000-message bench
+# (docs/benchmark.md): reading a rowid off the doclist costs ~0.25 µs, looking a match up in
+# ``message`` ~4 µs, testing one index entry against the doclist 40–80 µs.
+SORT_MATCHES_MAX = 500
+"""At most this many matches: look each one up and sort them by date."""
+CANDIDATES_PER_RESULT = 4
+"""More: the candidates are the newest ids, this many per result asked for …"""
+MIN_CANDIDATES = 32
+"""… and at least this many."""
+
+# The highest ids among the matches (FTS5 reads its doclist backwards for this).
+_FTS_NEWEST_IDS = (
+    "SELECT rowid FROM message_fts WHERE message_fts MATCH ? ORDER BY rowid DESC LIMIT ?"
+)
+# These matches of the community by date: json_each drives the join (CROSS JOIN keeps that
+# order), one rowid lookup per match, then a sort of those rows only.
+_SORT = (
+    "SELECT m.id, m.sent_at FROM json_each(?) AS j CROSS JOIN message AS m ON m.id = j.value "
+    "WHERE m.community_id = ? ORDER BY m.sent_at DESC, m.id DESC LIMIT ?"
+)
+# Matches with an id below ? and newer than (sent_at, id): a range of ix_message_community_sent
+# walked newest first (its entries end with the rowid, so the order needs no sort), where only
+# entries of a lower id are tested against the doclist (FTS5 seeks it by rowid).
+_OLDER_IDS_NEWER_THAN = (
+    "SELECT m.id, m.sent_at FROM message AS m "
+    "WHERE m.community_id = ? AND (m.sent_at, m.id) > (?, ?) AND m.id < ? "
+    "AND EXISTS (SELECT 1 FROM message_fts WHERE message_fts MATCH ? AND rowid = m.id) "
+    "ORDER BY m.sent_at DESC, m.id DESC LIMIT ?"
+)
+# Every match, newest first: the date index walked, each entry tested against the matches'
+# ids (materialised once). "+m.id" keeps the planner from driving the query by the ids.
+_WALK_ALL = (
+    "SELECT m.id, m.sent_at FROM message AS m WHERE m.community_id = ? "
+    "AND +m.id IN (SELECT rowid FROM message_fts WHERE message_fts MATCH ?) "
+    "ORDER BY m.sent_at DESC, m.id DESC LIMIT ?"
+)
+
+
+def _newest_matches_sqlite(
+    conn: Connection, community_id: str, query: str, limit: int
+) -> list[int]:
+    """The ids of the ``limit`` newest matches, exactly, whether the words are rare or common.
+
+    Sorting every match by date costs in proportion to the matches (a common word matches a
+    tenth of the archive); walking the date index and testing each message costs in
+    proportion to the messages walked (all of them for a word that matches nothing). Instead:
+
+    1. Read the highest ids among the matches off the doclist, up to ``SORT_MATCHES_MAX + 1``.
+       When that is all of them, look them up and sort them by date: done.
+    2. Otherwise take the newest ``CANDIDATES_PER_RESULT × limit`` ids as candidates
+       (messages are mostly kept in the order they were sent, so these are nearly always the
+       answer) and sort them by date: ``best``.
+    3. Check: any match *not* among the candidates has a lower id, so walk the date index
+       from the newest message down to the last of ``best``, testing against the doclist only
+       the entries of an id below the candidates'; merge what it finds into ``best``.
+
+    Step 3 makes it exact whatever the order of ids and dates (an old archive imported after
+    years of live messages only makes it walk further). Every way gives the plain sort's
+    order: ``sent_at`` descending, then id descending.
+    """
+    newest = [
+        row[0]
+        for row in conn.exec_driver_sql(_FTS_NEWEST_IDS, (query, SORT_MATCHES_MAX + 1)).fetchall()
+    ]
+    if len(newest) <= SORT_MATCHES_MAX:
+        return [mid for mid, _ in _sorted(conn, newest, community_id, limit)]
+    candidates = newest[: max(MIN_CANDIDATES, CANDIDATES_PER_RESULT * limit)]
+    best = _sorted(conn, candidates, community_id, limit)
+    if len(best) < limit and len(candidates) < len(newest):
+        candidates = newest  # other communities' messages in between: take more
+        best = _sorted(conn, candidates, community_id, limit)
+    if len(best) < limit:  # mostly other communities' matches: walk every match
+        rows = conn.exec_driver_sql(_WALK_ALL, (community_id, query, limit)).fetchall()
+        return [int(row[0]) for row in rows]
+    last_id, last_sent = best[-1]
+    below = min(candidates)
+    params = (community_id, last_sent, last_id, below, query, limit)
+    missed = conn.exec_driver_sql(_OLDER_IDS_NEWER_THAN, params).fetchall()
+    if missed:
+        best = sorted(
+            [*best, *((int(mid), sent) for mid, sent in missed)],
+            key=lambda row: (row[1], row[0]),
+            reverse=True,
+        )[:limit]
+    return [mid for mid, _ in best]
+
+
+def _sorted(
+    conn: Connection, ids: Sequence[int], community_id: str, limit: int
+) -> list[tuple[int, Any]]:
+    """(id, stored sent_at) of the community's newest ``limit`` of these messages."""
+    if not ids:
+        return []
+    rows = conn.exec_driver_sql(_SORT, (json.dumps(list(ids)), community_id, limit))
+    return [(int(mid), sent) for mid, sent in rows.fetchall()]
+
+
+def _newest_matches_postgresql(
+    conn: Connection, community_id: str, query: str, limit: int
+) -> list[int]:
+    """The ids of the ``limit`` newest matches, exactly.
+
+    Left to itself, PostgreSQL guesses the share of matches from its statistics, and a word it
+    has no statistics for (one that matches nothing, or stale statistics after a bulk import)
+    sends it walking the whole date index. So, as on SQLite, a bounded probe of the GIN index
+    decides first: at most ``SORT_MATCHES_MAX`` matches are sorted by date from their ids;
+    more are found by the plain query, which the planner then walks newest first (a common
+    word is among the newest messages) — either way the plain sort's order.
+    """
+    probe = conn.exec_driver_sql(
+        "SELECT id FROM message WHERE search @@ CAST(%s AS tsquery) LIMIT %s",
+        (query, SORT_MATCHES_MAX + 1),
+    ).fetchall()
+    if not probe:
+        return []
+    if len(probe) <= SORT_MATCHES_MAX:
+        sql = (
+            "SELECT id FROM message WHERE id = ANY(%s) AND community_id = %s "
+            "ORDER BY sent_at DESC, id DESC LIMIT %s"
         )
-        stmt = stmt.where(text("message.search @@ CAST(:ts_query AS tsquery)")).params(
-            ts_query=query
+        params: tuple[object, ...] = ([row[0] for row in probe], community_id, limit)
+    else:
+        sql = (
+            "SELECT id FROM message WHERE community_id = %s AND search @@ CAST(%s AS tsquery) "
+            "ORDER BY sent_at DESC, id DESC LIMIT %s"
         )
-    stmt = stmt.order_by(col(Message.sent_at).desc(), col(Message.id).desc()).limit(limit)
-    return message_rows(session, [int(mid) for mid in session.execute(stmt).scalars()])
+        params = (community_id, query, limit)
+    return [int(row[0]) for row in conn.exec_driver_sql(sql, params).fetchall()]
 
 
 def first_message_at(session: Session, community_id: str) -> datetime | None:
@@ -135,7 +261,12 @@ def messages_in_ranges(
     limit: int,
 ) -> list[MessageRow]:
     """Kept messages sent within any of the half-open UTC ``ranges``, most-tagged first, then
-    oldest first. Each range is an index range scan on (community_id, sent_at)."""
+    oldest first, then by id.
+
+    Two steps, like search: the ids of the chosen ``limit``, ordered from the index ranges and
+    each candidate's tag count (a lookup in the tag index) alone; then the display columns —
+    space, author, attribution — for those few rows only, not for every message of the days.
+    """
     if not ranges or limit <= 0:
         return []
     # Each OR branch repeats the community so that every branch is one range scan of the
@@ -148,13 +279,14 @@ def messages_in_ranges(
             for start, end in ranges
         )
     )
+    tags = _tag_count()
     stmt = (
-        _rows_select()
+        select(col(Message.id))
         .where(within)
-        .order_by(literal_column("tag_count").desc(), col(Message.sent_at), col(Message.id))
+        .order_by(tags.desc(), col(Message.sent_at), col(Message.id))
         .limit(limit)
     )
-    return _to_rows(list(session.execute(stmt)))
+    return message_rows(session, [int(mid) for mid in session.execute(stmt).scalars()])
 
 
 def message_rows(session: Session, message_ids: Sequence[int]) -> list[MessageRow]:

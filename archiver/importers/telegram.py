@@ -6,18 +6,23 @@ shows who reacted, so those become tags); nothing of anyone else — not even th
 Consent comes from the archive (people who answered in the chat) and from an optional roster
 of paper forms, recorded first in the ledger.
 
-The fast path: everything is checked before anything is written (file, roster, chat); consent
-is decided in memory from one query; then messages go in batches, one transaction per batch,
-so a crash keeps every finished batch and a rerun skips what is there (``already``):
+The fast path: the file's header, the roster and the chat are checked before anything is
+written; consent is decided in memory from one query; then messages go in batches, one
+transaction per batch, so a crash keeps every finished batch and a rerun skips what is there
+(``already``). Three stages overlap, on both cores:
 
-1. the main thread parses entries, decides them, and for each full batch asks which messages
-   the chat already keeps and cuts the words of the others (a rerun cuts nothing);
-2. a writer thread writes the batch — bulk inserts through ``storage.imports``, no ORM
+1. reading (``archiver.importers.telegram_reading``): the export is streamed, its entries are
+   parsed and decided and cut into batches — for an export of ``READER_PROCESS_MIN_BYTES`` or
+   more in a worker process (parsing JSON holds the GIL and is about half the work), else
+   here. A JSON error deep in the file is found only when reading reaches it: the import stops
+   there like after a crash;
+2. the main thread asks, for each batch, which messages the chat already keeps and cuts the
+   words of the others (a rerun cuts nothing);
+3. a writer thread writes the batch — bulk inserts through ``storage.imports``, no ORM
    object or SQLAlchemy type processing per row — while the main thread prepares the next
    one. SQLite updates its B-trees and FTS5 index without holding the GIL and PostgreSQL
-   works in its own process, so that work overlaps with parsing and word cutting. At most
-   one batch is in flight, batches commit in order, and an error in one stops the import
-   before the next is written.
+   works in its own process. At most one batch is in flight, batches commit in order, and an
+   error in one stops the import before the next is written.
 
 ``progress`` is called with the number of entries read once the batch holding them committed.
 """
@@ -37,11 +42,14 @@ from archiver.archive import Archive
 from archiver.consent import Level
 from archiver.errors import CommunityMemoryError, UnknownCommunityError
 from archiver.importers.roster import apply_roster, read_roster
-from archiver.importers.telegram_export import (
-    ExportedMessage,
-    MalformedEntry,
-    TelegramExport,
-    open_export,
+from archiver.importers.telegram_export import TelegramExport, open_export
+from archiver.importers.telegram_reading import (
+    MALFORMED_EXAMPLES as MALFORMED_EXAMPLES,
+)
+from archiver.importers.telegram_reading import (
+    Batch,
+    batches_in_worker,
+    decided_batches,
 )
 from storage import communities, imports, people
 from storage.people import KnownAccount
@@ -49,7 +57,10 @@ from storage.people import KnownAccount
 PLATFORM = "telegram"
 SOURCE = "import:telegram"
 BATCH_SIZE = 5000
-MALFORMED_EXAMPLES = 5
+READER_PROCESS_MIN_BYTES = 16 << 20
+"""Exports at least this big are read and decided in a worker process (see
+``archiver.importers.telegram_reading``); smaller ones here, where a process would cost more
+than it saves."""
 
 Progress = Callable[[int], None]
 
@@ -120,74 +131,35 @@ def import_telegram(
         for user_id, account in known.items()
         if account.level in _YES and account.level_event_id is not None
     }
-    keep_emoji = community.keep_emoji
     writer = _Writer(archive, community_id, space_id, known, names, report, progress)
-    batch = _Batch()
-    pending = batch.messages
-    seen = not_consented = 0
-    cut_at = quiet = 4 * batch_size  # a mostly refused export still shows progress
+    if export.path.stat().st_size >= READER_PROCESS_MIN_BYTES:
+        batches = batches_in_worker(
+            export.path, export.local_tz, consenting, community.keep_emoji, batch_size
+        )
+    else:
+        batches = decided_batches(export, consenting, community.keep_emoji, batch_size)
+    last = Batch()
     try:
-        for entry in export.entries():
-            if len(pending) >= batch_size or seen >= cut_at:
-                batch.seen = seen
-                writer.submit(batch)
-                batch = _Batch()
-                pending = batch.messages
-                cut_at = seen + quiet
-            seen += 1
-            if isinstance(entry, MalformedEntry):
-                report.malformed += 1
-                if len(report.malformed_examples) < MALFORMED_EXAMPLES:
-                    where = f"message {entry.id}" if entry.id else f"entry #{entry.index}"
-                    report.malformed_examples.append(f"{where}: {entry.reason}")
-                continue
-            author = entry.author_id
-            decision = consenting.get(author) if author is not None else None
-            if decision is None:
-                not_consented += 1
-                continue
-            keep = None
-            if entry.reactions:
-                for reaction in entry.reactions:
-                    if reaction.emoji == keep_emoji:
-                        keep = reaction
-                        break
-            if keep is not None:
-                batch.taggers[entry.id] = keep.from_ids
-            elif decision[2]:  # an untagged message of someone who said `tagged`
-                not_consented += 1
-                continue
-            pending.append((entry, decision[0], decision[1]))
-            if entry.author_name:
-                batch.names[decision[0]] = entry.author_name
-        batch.seen = seen
-        writer.submit(batch)
+        for batch in batches:
+            last = batch
+            report.malformed_examples.extend(batch.malformed_examples)
+            writer.submit(batch)
         writer.finish()
+        if report.kept:
+            with archive.db.write() as session:
+                imports.refresh_statistics(session)
     finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()  # stops a worker process still reading
         writer.close()
-        report.entries, report.not_consented = seen, not_consented
-        report.service = export.service_count
+        report.entries, report.not_consented = last.seen, last.not_consented
+        report.malformed, report.service = last.malformed, last.service
     return export, report
 
 
 _TAGGED = Level.TAGGED.value
 _YES = (Level.ALL.value, _TAGGED)
-
-
-@dataclass(slots=True)
-class _Batch:
-    """Messages the consent model keeps, not yet written, with their tags and names."""
-
-    messages: list[tuple[ExportedMessage, int, int]] = field(default_factory=list)
-    """(message, author's person id, the ledger entry that allows keeping it)"""
-    taggers: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """platform message id → who put the keep emoji on it (``()``: the export does not say)"""
-    names: dict[int, str] = field(default_factory=dict)
-    """person id → their latest display name in the batch"""
-    seen: int = 0
-    """entries read when the batch was cut (for ``progress``)"""
-    rows: list[tuple[object, ...]] = field(default_factory=list)
-    """the messages the chat does not keep yet, as rows for ``storage.imports``"""
 
 
 class _Writer:
@@ -221,7 +193,7 @@ class _Writer:
         )
         self._inflight: tuple[Future[None], int] | None = None
 
-    def submit(self, batch: _Batch) -> None:
+    def submit(self, batch: Batch) -> None:
         """Prepare the batch, wait for the one in flight, then start writing this one."""
         if batch.messages:
             self._prepare(batch)
@@ -251,12 +223,12 @@ class _Writer:
         if self.progress is not None:
             self.progress(seen)
 
-    def _prepare(self, batch: _Batch) -> None:
+    def _prepare(self, batch: Batch) -> None:
         """Skip what the chat already keeps; cut the words of the rest (outside any write
         transaction, so live writers are not kept waiting)."""
         with self.archive.db.read() as session:
             already = imports.kept_ids(
-                session, self.space_id, [entry.id for entry, _, _ in batch.messages]
+                session, self.space_id, [message[0] for message in batch.messages]
             )
         cut = self.archive.segmenter.index_tokens
         community_id, space_id, now = self.community_id, self.space_id, datetime.now(UTC)
@@ -264,23 +236,32 @@ class _Writer:
             (  # in storage.imports.MESSAGE_COLUMNS order
                 community_id,
                 space_id,
-                entry.id,
+                platform_id,
                 person_id,
                 event_id,
-                entry.sent_at,
-                entry.edited_at,
-                entry.text,
-                cut(entry.text),
-                entry.reply_to,
-                entry.media_kind,
+                sent_at,
+                edited_at,
+                text,
+                cut(text),
+                reply_to,
+                media_kind,
                 SOURCE,
                 now,
             )
-            for entry, person_id, event_id in batch.messages
-            if entry.id not in already
+            for (
+                platform_id,
+                sent_at,
+                edited_at,
+                text,
+                reply_to,
+                media_kind,
+                person_id,
+                event_id,
+            ) in batch.messages
+            if platform_id not in already
         ]
 
-    def _write(self, batch: _Batch) -> None:
+    def _write(self, batch: Batch) -> None:
         """One transaction: the new messages, their tags, changed display names."""
         names = {
             pid: name for pid, name in batch.names.items() if self.stored_names.get(pid) != name

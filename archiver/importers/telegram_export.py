@@ -59,18 +59,20 @@ Decisions (see also the field docs below):
   must never be attributed to the wrong person or the wrong time.
 * **Input**: a ``result.json``, or the export folder that holds it. A full-account export
   ("Export Telegram data", with ``chats.list``) is refused with a hint to export the one chat.
-* **Memory**: :meth:`TelegramExport.entries` is a single pass that releases every raw entry as
-  soon as it has been read, so a 1,000,000-message import does not hold the parsed JSON and the
-  records at once. Call it once per opened export.
+* **Memory**: the file is never held whole. :func:`open_export` reads only the header (up to
+  ``messages``); :meth:`TelegramExport.entries` streams the ``messages`` list
+  (``archiver.importers.json_stream``: runs of entries parsed by the C scanner, a chunk at a
+  time), so a 1,000,000-message export (600 MB) is read in a few tens of MB. Call it once per
+  opened export. A JSON error among the messages is therefore raised by ``entries()`` when it
+  is reached, not by :func:`open_export` (an import keeps the batches finished before it, as
+  after a crash; a rerun with a repaired file completes it).
 * **Telegram Desktop quirk**: it writes control characters in text as ``\\xHH``, which is not
-  valid JSON; such a file is repaired (``\\u00HH``) and read.
+  valid JSON; each such escape is repaired (``\\u00HH``) where the parser meets it.
 """
 
 from __future__ import annotations
 
-import gc
-import json
-import re
+import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -79,6 +81,7 @@ from typing import cast
 from zoneinfo import ZoneInfo
 
 from archiver.errors import ImportFormatError
+from archiver.importers.json_stream import JsonStream, JsonStreamError
 
 __all__ = [
     "CHAT_ID_PREFIXES",
@@ -284,10 +287,6 @@ _PLAIN_KEYS = frozenset(
     }
 )
 
-# Telegram Desktop writes control characters as ``\xHH`` (not JSON): an odd run of
-# backslashes before ``x`` + two hex digits is such an escape.
-_BAD_ESCAPE = re.compile(r"(\\+)x([0-9A-Fa-f]{2})")
-
 _SAVED_MESSAGES_NAME = "Saved Messages"
 
 # marks an hour of local time whose UTC offset is not constant (a DST change inside it)
@@ -315,37 +314,41 @@ def _json_kind(value: object) -> str:
     return "null"
 
 
-def _repair_escapes(text: str) -> str:
-    """Turn Telegram Desktop's ``\\xHH`` escapes into JSON's ``\\u00HH``."""
-
-    def fix(match: re.Match[str]) -> str:
-        slashes = match.group(1)
-        if len(slashes) % 2 == 0:  # an escaped backslash followed by a plain "x"
-            return match.group(0)
-        return f"{slashes[:-1]}\\u00{match.group(2)}"
-
-    return _BAD_ESCAPE.sub(fix, text)
+_ABSENT = object()  # the document has no such member
 
 
-def _parse_json(text: str) -> object:
-    """``json.loads`` with the cyclic garbage collector paused.
+def _read_header(path: Path) -> tuple[dict[str, object], object]:
+    """The export's members other than ``messages`` (read whole: they are small), and
+    ``messages`` itself: ``list`` when it is a list (not read here), the value when it is
+    something else, ``_ABSENT`` when there is none.
 
-    Parsing creates millions of containers and no cycles; left on, the collector walks the
-    ever-growing heap again and again, which nearly doubles the time of a large export.
+    Telegram Desktop writes ``name``, ``type`` and ``id`` before ``messages``, so the reading
+    stops there; when ``type`` or ``id`` come only after it, the list is skipped to reach them.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return json.loads(text)
-    finally:
-        if was_enabled:
-            gc.enable()
+    header: dict[str, object] = {}
+    messages: object = _ABSENT
+    with _opened(path) as stream:
+        if stream.peek() != "{":
+            return header, stream.value()  # not an object: _chat_header says what it is
+        for key in stream.members():
+            if key != "messages":
+                header[key] = stream.value()
+            elif stream.peek() != "[":
+                messages = stream.value()
+            elif "type" in header and "id" in header:
+                return header, list
+            else:
+                stream.skip()
+                messages = list
+        stream.end()
+    return header, messages
 
 
-def _load_json(path: Path) -> object:
-    """Read and parse the file, turning every failure into one clear ImportFormatError."""
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[JsonStream]:
+    """The file as a JSON stream, every failure turned into one clear ImportFormatError."""
     try:
-        raw = path.read_bytes()
+        file = path.open("rb")
     except FileNotFoundError:
         raise ImportFormatError("no such file", path=path) from None
     except IsADirectoryError:
@@ -357,43 +360,32 @@ def _load_json(path: Path) -> object:
             f"cannot read the file: {error.strerror or error}", path=path
         ) from None
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
+        with file:
+            stream = JsonStream(file)
+            if not stream.peek():
+                raise ImportFormatError("the file is empty", path=path)
+            yield stream
+    except JsonStreamError as error:
+        raise ImportFormatError(str(error), path=path) from None
+    except OSError as error:
         raise ImportFormatError(
-            f"not UTF-8 text (bad byte at offset {error.start}): "
-            "not a Telegram Desktop JSON export",
-            path=path,
+            f"cannot read the file: {error.strerror or error}", path=path
         ) from None
-    del raw  # keep only one copy of a large file in memory while parsing
-    if not text.strip():
-        raise ImportFormatError("the file is empty", path=path)
-    try:
-        return _parse_json(text)
-    except json.JSONDecodeError as error:
-        first = error
-    except RecursionError:
-        raise ImportFormatError("invalid JSON: nested too deeply", path=path) from None
-    if first.msg.startswith("Invalid \\escape") and "\\x" in text:
-        try:
-            return _parse_json(_repair_escapes(text))
-        except (json.JSONDecodeError, RecursionError):
-            pass
-    raise ImportFormatError(
-        f"invalid JSON at line {first.lineno}, column {first.colno}: {first.msg}", path=path
-    )
 
 
-def _chat_header(document: object, path: Path) -> tuple[ExportedChat, int, list[object]]:
-    """Check that the document is one chat's export; return the chat, its bare id, messages."""
-    if not isinstance(document, dict):
+def _chat_header(
+    header: dict[str, object], messages: object, path: Path
+) -> tuple[ExportedChat, int]:
+    """Check that the document is one chat's export; return the chat and its bare id."""
+    if messages is not list and not header and messages is not _ABSENT:
         raise ImportFormatError(
-            f"not a Telegram chat export: the file holds {_json_kind(document)}, "
+            f"not a Telegram chat export: the file holds {_json_kind(messages)}, "
             "not an object with 'messages'",
             path=path,
         )
-    if "messages" not in document:
-        chats = document.get("chats")
-        if isinstance(chats, dict) or "personal_information" in document:
+    if messages is _ABSENT:
+        chats = header.get("chats")
+        if isinstance(chats, dict) or "personal_information" in header:
             listed = chats.get("list") if isinstance(chats, dict) else None
             count = f" with {len(listed)} chats" if isinstance(listed, list) else ""
             raise ImportFormatError(
@@ -402,15 +394,14 @@ def _chat_header(document: object, path: Path) -> tuple[ExportedChat, int, list[
                 path=path,
             )
         raise ImportFormatError("not a Telegram chat export: no 'messages' list", path=path)
-    messages = document["messages"]
-    if not isinstance(messages, list):
+    if messages is not list:
         raise ImportFormatError(
             f"'messages' is {_json_kind(messages)}, not a list", path=path, entry="messages"
         )
-    chat_type = document.get("type")
-    bare_id = document.get("id")
+    chat_type = header.get("type")
+    bare_id = header.get("id")
     if chat_type is None or bare_id is None:
-        missing = [f"'{key}'" for key in ("type", "id") if document.get(key) is None]
+        missing = [f"'{key}'" for key in ("type", "id") if header.get(key) is None]
         verb = "are" if len(missing) > 1 else "is"
         raise ImportFormatError(
             f"not a Telegram chat export: the chat's {' and '.join(missing)} {verb} missing "
@@ -427,10 +418,10 @@ def _chat_header(document: object, path: Path) -> tuple[ExportedChat, int, list[
             f"the chat id {_short(bare_id)} is not a number", path=path, entry="id"
         )
     chat_id = str(bare_id) if bare_id < 0 else CHAT_ID_PREFIXES[chat_type] + str(bare_id)
-    name = document.get("name")
+    name = header.get("name")
     if not isinstance(name, str):
         name = _SAVED_MESSAGES_NAME if chat_type == "saved_messages" else ""
-    return ExportedChat(chat_id=chat_id, name=name, type=chat_type), bare_id, messages
+    return ExportedChat(chat_id=chat_id, name=name, type=chat_type), bare_id
 
 
 def open_export(path: Path, *, local_tz: ZoneInfo) -> TelegramExport:
@@ -439,15 +430,16 @@ def open_export(path: Path, *, local_tz: ZoneInfo) -> TelegramExport:
     ``local_tz`` is the time zone of the computer that made the export: it is used only for the
     legacy ``date``/``edited`` fields, which have no offset. Raises
     :class:`~archiver.errors.ImportFormatError` (one line, naming the file) when the file
-    cannot be read, is not JSON (line and column given), or is not one chat's export.
+    cannot be read, is not JSON (line and column given), or is not one chat's export. Only the
+    header is read here; the messages are read as :meth:`TelegramExport.entries` goes, and a
+    JSON error among them is raised from there.
     """
     path = Path(path)
     if path.is_dir() and (path / "result.json").is_file():
         path = path / "result.json"
-    document = _load_json(path)
-    chat, bare_id, messages = _chat_header(document, path)
-    del document
-    return TelegramExport(chat, messages, bare_id=bare_id, local_tz=local_tz, path=path)
+    header, messages = _read_header(path)
+    chat, bare_id = _chat_header(header, messages, path)
+    return TelegramExport(chat, bare_id=bare_id, local_tz=local_tz, path=path)
 
 
 class TelegramExport:
@@ -457,7 +449,6 @@ class TelegramExport:
         "_bare_id",
         "_count",
         "_local_tz",
-        "_messages",
         "_offsets",
         "_peers",
         "_started",
@@ -476,7 +467,6 @@ class TelegramExport:
     def __init__(
         self,
         chat: ExportedChat,
-        messages: list[object],
         *,
         bare_id: int,
         local_tz: ZoneInfo,
@@ -486,8 +476,7 @@ class TelegramExport:
         self.chat = chat
         self.path = path
         self.service_count = 0
-        self._messages = messages
-        self._count = len(messages)
+        self._count: int | None = None  # known once counted or read
         self._bare_id = bare_id
         self._local_tz = local_tz
         self._started = False
@@ -496,13 +485,24 @@ class TelegramExport:
         # "YYYY-MM-DDTHH" of a legacy local date → that hour's UTC offset (or _VARIES)
         self._offsets: dict[str, timedelta] = {}
 
+    @property
+    def local_tz(self) -> ZoneInfo:
+        """The time zone the legacy local dates are read in."""
+        return self._local_tz
+
     def __len__(self) -> int:
-        """Number of entries in the export's ``messages`` list (for a progress bar)."""
+        """Number of entries in the export's ``messages`` list. Before :meth:`entries` has
+        been read through, this reads the file once more to count them."""
+        if self._count is None:
+            count = 0
+            for _ in self._raw_entries():
+                count += 1
+            self._count = count
         return self._count
 
     def __repr__(self) -> str:
         """Short description for debugging."""
-        return f"<TelegramExport {self.chat.chat_id} {self.chat.name!r}: {self._count} entries>"
+        return f"<TelegramExport {self.chat.chat_id} {self.chat.name!r} at {self.path}>"
 
     def entries(self) -> Iterator[ExportedMessage | MalformedEntry]:
         """Yield every message and malformed entry, in the export's order, once.
@@ -516,6 +516,17 @@ class TelegramExport:
             )
         self._started = True
         return self._iterate()
+
+    def _raw_entries(self) -> Iterator[object]:
+        """The ``messages`` list's values, parsed one at a time; then the rest of the file is
+        checked (one JSON document, nothing after it)."""
+        with _opened(self.path) as stream:
+            for key in stream.members():
+                if key == "messages":
+                    yield from stream.items()
+                else:
+                    stream.skip()
+            stream.end()
 
     # -- the hot path ----------------------------------------------------------------------
 
@@ -547,7 +558,6 @@ class TelegramExport:
         return ""
 
     def _iterate(self) -> Iterator[ExportedMessage | MalformedEntry]:
-        messages = self._messages
         peers = self._peers
         peer = self._peer
         chat_id = self.chat.chat_id
@@ -559,8 +569,8 @@ class TelegramExport:
         no_reactions: tuple[ExportedReaction, ...] = ()
         services = 0
 
-        for index, raw in enumerate(messages):
-            messages[index] = None  # release the raw entry as we go
+        index = -1
+        for index, raw in enumerate(self._raw_entries()):
             if type(raw) is not dict:
                 yield MalformedEntry(index, None, f"entry is {_json_kind(raw)}, not an object")
                 continue
@@ -742,8 +752,7 @@ class TelegramExport:
                 reactions,
                 "forwarded_from" in raw,
             )
-
-        self._messages = []
+        self._count = index + 1
 
     # -- the slow paths (rare entries) -------------------------------------------------------
 

@@ -1,0 +1,198 @@
+"""Reading a Telegram export for ``import telegram``: parse, decide consent, cut into batches.
+
+This is the importer's first stage (``archiver.importers.telegram`` writes what it yields). It
+needs no database: the consent decisions come in as a plain dict, so the stage can run in a
+worker process. For a large export it does: parsing JSON is about half of an import's work and
+holds the GIL, so on a second core it overlaps with word cutting and writing
+(:func:`batches_in_worker`). Batches travel pickled through a pipe, one at a time, so the
+worker runs at most a batch or two ahead and memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from archiver.errors import CommunityMemoryError, ImportFormatError
+from archiver.importers.telegram_export import MalformedEntry, TelegramExport, open_export
+
+MALFORMED_EXAMPLES = 5
+
+Consenting = dict[str, tuple[int, int, bool]]
+"""author id → (person id, the ledger entry allowing it, kept only when tagged) of those who
+said yes"""
+
+KeptMessage = tuple[str, datetime, "datetime | None", str, "str | None", "str | None", int, int]
+"""(platform id, sent_at, edited_at, text, reply_to, media_kind, author's person id, the
+ledger entry that allows keeping it)"""
+
+
+@dataclass(slots=True)
+class Batch:
+    """Messages the consent model keeps, not yet written, with their tags and names, and the
+    counts of the entries read so far (cumulative, so the last batch has the totals)."""
+
+    messages: list[KeptMessage] = field(default_factory=list)
+    taggers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """platform message id → who put the keep emoji on it (``()``: the export does not say)"""
+    names: dict[int, str] = field(default_factory=dict)
+    """person id → their latest display name in the batch"""
+    seen: int = 0
+    """entries read when the batch was cut (for ``progress``)"""
+    not_consented: int = 0
+    malformed: int = 0
+    malformed_examples: list[str] = field(default_factory=list)
+    service: int = 0
+    rows: list[tuple[object, ...]] = field(default_factory=list)
+    """filled by the importer: the messages the chat does not keep yet, as storage rows"""
+
+
+def decided_batches(
+    export: TelegramExport, consenting: Consenting, keep_emoji: str, batch_size: int
+) -> Iterator[Batch]:
+    """The export's entries decided and cut into batches of at most ``batch_size`` kept
+    messages (or ``4 × batch_size`` entries, so a mostly refused export still shows progress).
+    Only what the consent model keeps is in them; everything else is only counted."""
+    batch = Batch()
+    pending = batch.messages
+    seen = not_consented = malformed = 0
+    examples: list[str] = []
+    cut_at = quiet = 4 * batch_size
+    for entry in export.entries():
+        if len(pending) >= batch_size or seen >= cut_at:
+            batch.seen, batch.not_consented, batch.malformed = seen, not_consented, malformed
+            batch.service = export.service_count
+            yield batch
+            batch = Batch()
+            pending = batch.messages
+            cut_at = seen + quiet
+        seen += 1
+        if isinstance(entry, MalformedEntry):
+            malformed += 1
+            if len(examples) < MALFORMED_EXAMPLES:
+                where = f"message {entry.id}" if entry.id else f"entry #{entry.index}"
+                examples.append(f"{where}: {entry.reason}")
+                batch.malformed_examples.append(examples[-1])
+            continue
+        author = entry.author_id
+        decision = consenting.get(author) if author is not None else None
+        if decision is None:
+            not_consented += 1
+            continue
+        keep = None
+        if entry.reactions:
+            for reaction in entry.reactions:
+                if reaction.emoji == keep_emoji:
+                    keep = reaction
+                    break
+        if keep is not None:
+            batch.taggers[entry.id] = keep.from_ids
+        elif decision[2]:  # an untagged message of someone who said `tagged`
+            not_consented += 1
+            continue
+        person_id = decision[0]
+        pending.append(
+            (
+                entry.id,
+                entry.sent_at,
+                entry.edited_at,
+                entry.text,
+                entry.reply_to,
+                entry.media_kind,
+                person_id,
+                decision[1],
+            )
+        )
+        if entry.author_name:
+            batch.names[person_id] = entry.author_name
+    batch.seen, batch.not_consented, batch.malformed = seen, not_consented, malformed
+    batch.service = export.service_count
+    yield batch
+
+
+def batches_in_worker(
+    path: Path,
+    local_tz: ZoneInfo,
+    consenting: Consenting,
+    keep_emoji: str,
+    batch_size: int,
+) -> Iterator[Batch]:
+    """:func:`decided_batches` of the export at ``path``, computed in a worker process.
+
+    The worker is this module run by the same interpreter (``python -m``), not a
+    ``multiprocessing`` child: nothing of the importer's process is forked (it has threads)
+    or imported again (its main script). Arguments go in pickled on its stdin, batches come
+    back pickled on its stdout. An ``ImportFormatError`` of the worker is raised here as it
+    was raised there; the worker is stopped when the caller stops early.
+    """
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(entry for entry in sys.path if entry)}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", __name__],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+    )
+    assert worker.stdin is not None and worker.stdout is not None
+    try:
+        with worker.stdin:
+            pickle.dump((str(path), local_tz.key, consenting, keep_emoji, batch_size), worker.stdin)
+        while True:
+            try:
+                message = pickle.load(worker.stdout)
+            except EOFError:
+                raise CommunityMemoryError(
+                    f"{path}: the export reader stopped unexpectedly (exit code {worker.wait()})"
+                ) from None
+            kind = message[0]
+            if kind == "batch":
+                yield message[1]
+            elif kind == "done":
+                return
+            elif kind == "format":
+                _, reason, entry = message
+                raise ImportFormatError(reason, path=path, entry=entry)
+            else:
+                raise CommunityMemoryError(f"{path}: the export reader failed: {message[1]}")
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        worker.stdout.close()
+        worker.wait()
+
+
+def _work() -> None:
+    """The worker (``python -m archiver.importers.telegram_reading``): read the arguments,
+    send every batch, then ``done`` (or what went wrong)."""
+    path, zone, consenting, keep_emoji, batch_size = pickle.load(sys.stdin.buffer)
+    out = sys.stdout.buffer
+    try:
+        export = open_export(Path(path), local_tz=ZoneInfo(zone))
+        for batch in decided_batches(export, consenting, keep_emoji, batch_size):
+            pickle.dump(("batch", batch), out, pickle.HIGHEST_PROTOCOL)
+            out.flush()
+        pickle.dump(("done",), out)
+    except ImportFormatError as error:
+        prefix = (f"{error.path}: " if error.path else "") + (
+            f"{error.entry}: " if error.entry else ""
+        )
+        text = str(error)
+        pickle.dump(("format", text.removeprefix(prefix), error.entry), out)
+    except BrokenPipeError:  # the importer stopped reading: nothing to tell
+        return
+    except Exception as error:  # reported to the importer, which raises it
+        pickle.dump(("failed", f"{type(error).__name__}: {error}"), out)
+    out.flush()
+
+
+if __name__ == "__main__":
+    # run the module's own copy (not __main__'s), so that batches pickle as its Batch
+    from archiver.importers.telegram_reading import _work as work
+
+    work()
