@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from storage.models import Consent, Message, Person, Space, Story, Tag
+from storage.search import tag_count
 
 # Stay well below SQLite's limit on bound parameters in one statement.
 _CHUNK = 5_000
@@ -49,18 +50,6 @@ class StoryGrowth:
     total: int
 
 
-def _tag_count() -> ColumnElement[int]:
-    return (
-        select(func.count())
-        .select_from(Tag)
-        .where(
-            col(Tag.space_id) == col(Message.space_id),
-            col(Tag.platform_message_id) == col(Message.platform_message_id),
-        )
-        .scalar_subquery()
-    )
-
-
 def messages_between(
     session: Session, community_id: str, start: datetime, end: datetime
 ) -> list[WeekMessage]:
@@ -79,7 +68,7 @@ def messages_between(
             col(Message.author_id),
             col(Person.display_name),
             col(Consent.attribution),
-            _tag_count().label("tag_count"),
+            tag_count().label("tag_count"),
         )
         .join(Space, col(Space.id) == col(Message.space_id))
         .join(Person, col(Person.id) == col(Message.author_id))

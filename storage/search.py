@@ -33,7 +33,8 @@ class MessageRow:
     tag_count: int
 
 
-def _tag_count() -> ColumnElement[int]:
+def tag_count() -> ColumnElement[int]:
+    """How many tags the outer query's message carries (a correlated scalar subquery)."""
     return (
         select(func.count())
         .select_from(Tag)
@@ -57,7 +58,7 @@ def _rows_select() -> Select[*tuple[Any, ...]]:
             col(Message.author_id),
             col(Person.display_name),
             col(Consent.attribution),
-            _tag_count().label("tag_count"),
+            tag_count().label("tag_count"),
         )
         .join(Space, col(Space.id) == col(Message.space_id))
         .join(Person, col(Person.id) == col(Message.author_id))
@@ -279,7 +280,7 @@ def messages_in_ranges(
             for start, end in ranges
         )
     )
-    tags = _tag_count()
+    tags = tag_count()
     stmt = (
         select(col(Message.id))
         .where(within)

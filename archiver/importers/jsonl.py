@@ -1,9 +1,9 @@
 """``import jsonl``: an export (docs/export-format.md) restored into an archive.
 
-Two passes over the file. The first checks every line — JSON, keys and their types, the order
-of line types, every reference (a message's author, space and ledger entry …) — and writes
-nothing: a file that fails is refused whole, with its file name and line number. The second
-writes: first, in one transaction, the community, its spaces, people, consent ledger, stories
+Two passes over the file. The first (``archiver.importers.jsonl_check``) checks every line —
+JSON, keys and their types, the order of line types, every reference (a message's author, space
+and ledger entry …) — and writes nothing: a file that fails is refused whole, with its file name
+and line number. The second, here, writes: first, in one transaction, the community, its spaces, people, consent ledger, stories
 and post log; then messages, earlier versions and tags in batches, one transaction per batch,
 so a crash keeps the finished batches and a rerun adds only what is missing.
 
@@ -21,39 +21,26 @@ never resurrects what the archive erased: a message (or tag) whose author (or ta
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session
 
 from archiver.archive import Archive
-from archiver.consent import Attribution, Level
-from archiver.errors import CommunityMemoryError, ImportFormatError
-from archiver.events import PLATFORMS, AccountRef
+from archiver.consent import Level
+from archiver.errors import CommunityMemoryError
+from archiver.events import AccountRef
+from archiver.importers.jsonl_check import Checker, Plan, check_file, scan
 from storage import communities, dump, people
 from storage import messages as message_store
 from storage.dump import as_utc
 from storage.models import ConsentEvent, Message, MessageVersion, Post, Tag
 
-SCHEMA = 1
 BATCH_SIZE = 5000
-ORDER = (
-    "community",
-    "space",
-    "person",
-    "consent_event",
-    "story",
-    "message",
-    "message_version",
-    "tag",
-    "post",
-)
-LEDGER_FIELDS = ("level", "attribution", "message", "erasure")
+
 
 Progress = Callable[[int], None]
 """Called with the number of message lines handled so far."""
@@ -133,447 +120,6 @@ class JsonlImportReport:
         }
 
 
-# --- the format: keys per line type ----------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Key:
-    """One key of a line type: its JSON kind, whether it must be there, may be null, how long."""
-
-    kind: str  # "str" | "int" | "bool" | "time" | "ints"
-    required: bool = True
-    nullable: bool = False
-    max_len: int | None = None
-    default: Any = None
-
-
-def _opt(kind: str, *, max_len: int | None = None, default: Any = None) -> _Key:
-    """An optional key that may be null."""
-    return _Key(kind, required=False, nullable=True, max_len=max_len, default=default)
-
-
-_SPECS: dict[str, dict[str, _Key]] = {
-    "community": {
-        "schema": _Key("int"),
-        "id": _Key("str", max_len=64),
-        "name": _Key("str"),
-        "language": _Key("str", required=False, max_len=8, default="zh"),
-        "timezone": _Key("str", required=False, max_len=64, default="Asia/Shanghai"),
-        "keep_emoji": _Key("str", required=False, max_len=32, default="📌"),
-        "hold_hours": _Key("int", required=False, default=72),
-        "created_at": _opt("time"),
-        "exported_at": _opt("time"),
-        "generator": _opt("str"),
-    },
-    "space": {
-        "id": _Key("str", max_len=16 + 1 + 255),
-        "platform": _opt("str", max_len=16),
-        "chat_id": _opt("str", max_len=255),
-        "title": _opt("str"),
-        "active": _Key("bool", required=False, default=True),
-        "created_at": _opt("time"),
-    },
-    "person": {
-        "id": _Key("int"),
-        "accounts": _Key("strs"),
-        "level": _Key("str"),
-        "attribution": _Key("str"),
-        "display_name": _opt("str"),
-        "level_event": _opt("int"),
-        "prompted_at": _opt("time"),
-        "updated_at": _opt("time"),
-        "created_at": _opt("time"),
-    },
-    "consent_event": {
-        "id": _Key("int"),
-        "person": _Key("int"),
-        "field": _Key("str", max_len=16),
-        "old_value": _opt("str", max_len=32),
-        "new_value": _Key("str", max_len=32),
-        "method": _Key("str", max_len=16),
-        "actor": _Key("str", max_len=300),
-        "recorded_by": _opt("str"),
-        "evidence": _opt("str"),
-        "space": _opt("str"),
-        "platform_message_id": _opt("str", max_len=64),
-        "at": _Key("time"),
-    },
-    "story": {
-        "id": _Key("int"),
-        "name": _Key("str", max_len=200),
-        "created_by": _opt("int"),
-        "created_at": _opt("time"),
-    },
-    "message": {
-        "id": _Key("int"),
-        "space": _Key("str"),
-        "platform_message_id": _Key("str", max_len=64),
-        "author": _Key("int"),
-        "consent_event": _Key("int"),
-        "sent_at": _Key("time"),
-        "text": _Key("str"),
-        "source": _Key("str", max_len=32),
-        "reply_to": _opt("str", max_len=64),
-        "edited_at": _opt("time"),
-        "media_kind": _opt("str", max_len=32),
-        "tags": _opt("ints"),
-        "story_ids": _opt("ints"),
-        "kept_at": _opt("time"),
-    },
-    "message_version": {
-        "id": _Key("int"),
-        "message": _Key("int"),
-        "space": _Key("str"),
-        "platform_message_id": _Key("str", max_len=64),
-        "text": _Key("str"),
-        "valid_from": _Key("time"),
-        "replaced_at": _Key("time"),
-    },
-    "tag": {
-        "id": _Key("int"),
-        "message": _Key("int"),
-        "space": _Key("str"),
-        "platform_message_id": _Key("str", max_len=64),
-        "tagger": _Key("int", nullable=True),
-        "story": _opt("int"),
-        "method": _Key("str", max_len=16),
-        "created_at": _Key("time"),
-    },
-    "post": {
-        "id": _Key("int"),
-        "kind": _Key("str", max_len=32),
-        "period": _Key("str", max_len=32),
-        "status": _Key("str", required=False, max_len=16, default="sent"),
-        "created_at": _Key("time"),
-        "sent_at": _opt("time"),
-    },
-}
-
-
-class _LineError(Exception):
-    """A problem with one line; turned into an ``ImportFormatError`` naming file and line."""
-
-
-def _value(kind: str, name: str, key: _Key, value: Any) -> Any:
-    if value is None:
-        if key.nullable:
-            return None
-        raise _LineError(f"{kind}: {name!r} must not be null")
-    if key.kind == "str":
-        if not isinstance(value, str):
-            raise _LineError(f"{kind}: {name!r} must be a string")
-        if key.max_len is not None and len(value) > key.max_len:
-            raise _LineError(f"{kind}: {name!r} is longer than {key.max_len} characters")
-        return value
-    if key.kind == "int":
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise _LineError(f"{kind}: {name!r} must be an integer")
-        return value
-    if key.kind == "bool":
-        if not isinstance(value, bool):
-            raise _LineError(f"{kind}: {name!r} must be true or false")
-        return value
-    if key.kind == "time":
-        if not isinstance(value, str):
-            raise _LineError(f"{kind}: {name!r} must be an ISO 8601 time string")
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise _LineError(f"{kind}: {name!r} {value!r} is not an ISO 8601 time") from None
-        if moment.tzinfo is None:
-            raise _LineError(f"{kind}: {name!r} {value!r} has no UTC offset")
-        return moment.astimezone(UTC)
-    if key.kind == "ints":
-        if not isinstance(value, list) or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value
-        ):
-            raise _LineError(f"{kind}: {name!r} must be a list of integers")
-        return value
-    assert key.kind == "strs"
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _LineError(f"{kind}: {name!r} must be a list of strings")
-    return value
-
-
-def _clean(kind: str, record: dict[str, Any]) -> dict[str, Any]:
-    """The line's values by the spec of its type: checked, times as aware UTC, defaults
-    filled in. Keys the spec does not know are ignored (a later release may add some)."""
-    cleaned: dict[str, Any] = {}
-    for name, key in _SPECS[kind].items():
-        if name not in record:
-            if key.required:
-                raise _LineError(f"a {kind} line needs the key {name!r}")
-            cleaned[name] = key.default
-            continue
-        cleaned[name] = _value(kind, name, key, record[name])
-    return cleaned
-
-
-# --- pass one: reading and checking ----------------------------------------------------------
-
-
-@dataclass
-class _Plan:
-    """What the first pass learnt: everything but the message, version and tag lines."""
-
-    community: dict[str, Any] = field(default_factory=dict)
-    spaces: dict[str, dict[str, Any]] = field(default_factory=dict)  # by "platform:chat_id"
-    people: dict[int, dict[str, Any]] = field(default_factory=dict)
-    ledger: dict[int, dict[str, Any]] = field(default_factory=dict)
-    stories: dict[int, dict[str, Any]] = field(default_factory=dict)
-    posts: list[dict[str, Any]] = field(default_factory=list)
-    lines: int = 0
-
-
-class _Checker:
-    """Checks the lines of one file in order and keeps what later lines refer to."""
-
-    def __init__(self) -> None:
-        self.plan = _Plan()
-        self.position = -1  # index in ORDER of the last line type seen
-        self.accounts: dict[str, int] = {}
-        self.story_names: set[str] = set()
-        self.message_ids: set[int] = set()
-        self.version_ids: set[int] = set()
-        self.tag_ids: set[int] = set()
-        self.post_keys: set[tuple[str, str]] = set()
-
-    def check(self, record: Any) -> tuple[str, dict[str, Any]]:
-        """The line's type and cleaned values; ``_LineError`` if it is wrong."""
-        if not isinstance(record, dict):
-            raise _LineError("not a JSON object")
-        kind = record.get("type")
-        first = self.position < 0
-        if first:
-            _check_first(record)
-        if kind is None:
-            raise _LineError('no "type" key')
-        if kind not in _SPECS:
-            raise _LineError(
-                f"unknown line type {kind!r} (schema {SCHEMA} has: {', '.join(ORDER)})"
-            )
-        position = ORDER.index(kind)
-        if kind == "community" and not first:
-            raise _LineError("a second community line: one file holds one community")
-        if position < self.position:
-            raise _LineError(
-                f"a {kind} line after {ORDER[self.position]} lines: "
-                f"lines come in the order {', '.join(ORDER)}"
-            )
-        self.position = position
-        values = _clean(kind, record)
-        getattr(self, f"_{kind}")(values)
-        self.plan.lines += 1
-        return kind, values
-
-    def finish(self) -> _Plan:
-        """Checks that need the whole file; the plan for writing."""
-        if self.position < 0:
-            raise _LineError("empty file: not a Community Memory export")
-        for person in self.plan.people.values():
-            event_id = person["level_event"]
-            if event_id is None:
-                continue
-            event = self.plan.ledger.get(event_id)
-            if event is None or event["person"] != person["id"] or event["field"] != "level":
-                raise _LineError(
-                    f"person {person['id']}: level_event {event_id} is not one of their "
-                    "level entries in the consent ledger"
-                )
-        return self.plan
-
-    def _community(self, values: dict[str, Any]) -> None:
-        if not values["id"].strip():
-            raise _LineError("community: 'id' is empty")
-        try:
-            ZoneInfo(values["timezone"])
-        except (ZoneInfoNotFoundError, ValueError):
-            raise _LineError(f"community: unknown time zone {values['timezone']!r}") from None
-        self.plan.community = values
-
-    def _space(self, values: dict[str, Any]) -> None:
-        key = values["id"]
-        platform, _, chat_id = key.partition(":")
-        if platform not in PLATFORMS or not chat_id:
-            raise _LineError(f"space: 'id' {key!r} is not platform:chat_id")
-        if values["platform"] not in (None, platform) or values["chat_id"] not in (None, chat_id):
-            raise _LineError(f"space {key}: 'platform' and 'chat_id' do not match 'id'")
-        if key in self.plan.spaces:
-            raise _LineError(f"space {key} is already on an earlier line")
-        values["platform"], values["chat_id"] = platform, chat_id
-        self.plan.spaces[key] = values
-
-    def _person(self, values: dict[str, Any]) -> None:
-        pid = values["id"]
-        if pid in self.plan.people:
-            raise _LineError(f"person {pid} is already on an earlier line")
-        if not values["accounts"]:
-            raise _LineError(f"person {pid}: 'accounts' is empty")
-        for key in values["accounts"]:
-            try:
-                AccountRef.parse(key)
-            except CommunityMemoryError as exc:
-                raise _LineError(f"person {pid}: {exc}") from None
-            if key in self.accounts:
-                raise _LineError(f"person {pid}: {key} is also person {self.accounts[key]}")
-            self.accounts[key] = pid
-        _choice(values, "level", Level, f"person {pid}")
-        _choice(values, "attribution", Attribution, f"person {pid}")
-        self.plan.people[pid] = values
-
-    def _consent_event(self, values: dict[str, Any]) -> None:
-        eid = values["id"]
-        if eid in self.plan.ledger:
-            raise _LineError(f"consent_event {eid} is already on an earlier line")
-        if values["person"] not in self.plan.people:
-            raise _LineError(f"consent_event {eid}: no person {values['person']} in the file")
-        if values["field"] not in LEDGER_FIELDS:
-            raise _LineError(
-                f"consent_event {eid}: field {values['field']!r} is not one of "
-                + ", ".join(LEDGER_FIELDS)
-            )
-        if values["space"] is not None and values["space"] not in self.plan.spaces:
-            raise _LineError(f"consent_event {eid}: no space {values['space']} in the file")
-        self.plan.ledger[eid] = values
-
-    def _story(self, values: dict[str, Any]) -> None:
-        sid = values["id"]
-        if sid in self.plan.stories or values["name"] in self.story_names:
-            raise _LineError(f"story {sid} ({values['name']!r}) is already on an earlier line")
-        if values["created_by"] is not None and values["created_by"] not in self.plan.people:
-            raise _LineError(f"story {sid}: no person {values['created_by']} in the file")
-        self.story_names.add(values["name"])
-        self.plan.stories[sid] = values
-
-    def _message(self, values: dict[str, Any]) -> None:
-        mid = values["id"]
-        if mid in self.message_ids:
-            raise _LineError(f"message {mid} is already on an earlier line")
-        self._space_of(values, f"message {mid}")
-        if values["author"] not in self.plan.people:
-            raise _LineError(f"message {mid}: no person {values['author']} in the file")
-        event = self.plan.ledger.get(values["consent_event"])
-        if event is None:
-            raise _LineError(
-                f"message {mid}: no consent_event {values['consent_event']} in the file"
-            )
-        if event["person"] != values["author"]:
-            raise _LineError(
-                f"message {mid}: consent_event {values['consent_event']} is not its author's"
-            )
-        self.message_ids.add(mid)
-
-    def _message_version(self, values: dict[str, Any]) -> None:
-        vid = values["id"]
-        if vid in self.version_ids:
-            raise _LineError(f"message_version {vid} is already on an earlier line")
-        self._space_of(values, f"message_version {vid}")
-        if values["message"] not in self.message_ids:
-            raise _LineError(f"message_version {vid}: no message {values['message']} in the file")
-        self.version_ids.add(vid)
-
-    def _tag(self, values: dict[str, Any]) -> None:
-        tid = values["id"]
-        if tid in self.tag_ids:
-            raise _LineError(f"tag {tid} is already on an earlier line")
-        self._space_of(values, f"tag {tid}")
-        if values["message"] not in self.message_ids:
-            raise _LineError(f"tag {tid}: no message {values['message']} in the file")
-        if values["tagger"] is not None and values["tagger"] not in self.plan.people:
-            raise _LineError(f"tag {tid}: no person {values['tagger']} in the file")
-        if values["story"] is not None and values["story"] not in self.plan.stories:
-            raise _LineError(f"tag {tid}: no story {values['story']} in the file")
-        self.tag_ids.add(tid)
-
-    def _post(self, values: dict[str, Any]) -> None:
-        key = (values["kind"], values["period"])
-        if key in self.post_keys:
-            raise _LineError(f"post {key[0]} {key[1]} is already on an earlier line")
-        self.post_keys.add(key)
-        self.plan.posts.append(values)
-
-    def _space_of(self, values: dict[str, Any], what: str) -> None:
-        if values["space"] not in self.plan.spaces:
-            raise _LineError(f"{what}: no space {values['space']} in the file")
-
-
-def _check_first(record: dict[str, Any]) -> None:
-    """The first line says what the file is: a community line of a schema we read."""
-    if record.get("type") != "community":
-        raise _LineError(
-            'the first line must be the community line ({"type": "community", "schema": 1, …}):'
-            " this is not a Community Memory export"
-        )
-    schema = record.get("schema")
-    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
-        raise _LineError(f"community: 'schema' must be a positive integer, not {schema!r}")
-    if schema > SCHEMA:
-        raise _LineError(
-            f"export schema {schema} was written by a newer Community Memory "
-            f"(this release reads schema {SCHEMA}): upgrade Community Memory to import it"
-        )
-
-
-def _choice(
-    values: dict[str, Any], name: str, choices: type[Level | Attribution], what: str
-) -> None:
-    allowed = [c.value for c in choices]
-    if values[name] not in allowed:
-        raise _LineError(f"{what}: {name} {values[name]!r} is not one of {', '.join(allowed)}")
-
-
-def _records(path: Path) -> Iterator[tuple[int, Any]]:
-    """``(line number, parsed JSON)`` for each non-blank line; errors name the line."""
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        raise ImportFormatError("file not found", path=path) from None
-    except IsADirectoryError:
-        raise ImportFormatError("is a folder, not an export file", path=path) from None
-    except OSError as exc:
-        raise ImportFormatError(f"cannot read the file ({exc.strerror})", path=path) from exc
-    with handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise ImportFormatError(
-                    "not UTF-8 text", path=path, entry=f"line {number}"
-                ) from None
-            if number == 1:
-                text = text.removeprefix("\ufeff")
-            if not text.strip():
-                continue
-            try:
-                yield number, json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ImportFormatError(
-                    f"not valid JSON ({exc.msg} at column {exc.colno})",
-                    path=path,
-                    entry=f"line {number}",
-                ) from None
-
-
-def _scan(path: Path, checker: _Checker) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every line of the file, checked: ``(type, values)``."""
-    for number, record in _records(path):
-        try:
-            yield checker.check(record)
-        except _LineError as exc:
-            raise ImportFormatError(str(exc), path=path, entry=f"line {number}") from None
-
-
-def _check_file(path: Path) -> _Plan:
-    """Read and check the whole file without writing anything (the first pass)."""
-    checker = _Checker()
-    for _ in _scan(path, checker):
-        pass
-    try:
-        return checker.finish()
-    except _LineError as exc:
-        raise ImportFormatError(str(exc), path=path) from None
-
-
 # --- pass two: writing -----------------------------------------------------------------------
 
 
@@ -602,7 +148,7 @@ def import_jsonl(
     and then nothing is written."""
     path = Path(path)
     before = _fingerprint(path)
-    plan = _check_file(path)
+    plan = check_file(path)
     target = community_id if community_id is not None else plan.community["id"]
     if not target.strip() or len(target) > 64:
         raise CommunityMemoryError(f"{target!r} cannot be a community id (1 to 64 characters)")
@@ -611,7 +157,7 @@ def import_jsonl(
     with archive.db.write() as session:
         ids = _restore_setup(session, plan, target, report)
     writer = _BatchWriter(archive, target, ids, report, progress, batch_size)
-    for kind, values in _scan(path, _Checker()):
+    for kind, values in scan(path, Checker()):
         writer.add(kind, values)
     writer.flush()
     return report
@@ -631,7 +177,7 @@ def _unchanged(path: Path, before: tuple[int, int]) -> None:
         raise CommunityMemoryError(f"{path} changed while it was being imported: run it again")
 
 
-def _restore_setup(session: Session, plan: _Plan, target: str, report: JsonlImportReport) -> _Ids:
+def _restore_setup(session: Session, plan: Plan, target: str, report: JsonlImportReport) -> _Ids:
     """Community, spaces, people, ledger, consent, stories and posts, in the caller's
     transaction; raises (so nothing is written) on a conflict with the archive."""
     ids = _Ids()
@@ -692,7 +238,7 @@ def _restore_setup(session: Session, plan: _Plan, target: str, report: JsonlImpo
 
 
 def _restore_community(
-    session: Session, plan: _Plan, target: str, report: JsonlImportReport, now: datetime
+    session: Session, plan: Plan, target: str, report: JsonlImportReport, now: datetime
 ) -> None:
     """Create the community from the file, or check that the existing one is the same."""
     existing = communities.get_community(session, target)
@@ -722,7 +268,7 @@ def _restore_community(
 
 def _restore_people(
     session: Session,
-    plan: _Plan,
+    plan: Plan,
     target: str,
     ids: _Ids,
     report: JsonlImportReport,
@@ -767,7 +313,7 @@ _LedgerKey = tuple[int, str, str, datetime, str]
 
 def _restore_ledger(
     session: Session,
-    plan: _Plan,
+    plan: Plan,
     target: str,
     ids: _Ids,
     new_people: set[int],
