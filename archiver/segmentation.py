@@ -18,10 +18,17 @@ import rjieba
 
 
 class Segmenter:
-    """One loaded dictionary, shared by everything in the process. Create it once."""
+    """One loaded dictionary, shared by everything in the process.
+
+    ``import rjieba`` already builds a segmenter with jieba's dictionary (its module-level
+    default, ~24 MB); every ``Segmenter`` uses that one rather than loading a second copy, so
+    community words added here are known process-wide.
+    """
 
     def __init__(self, words: Iterable[str] = ()) -> None:
-        self._jieba = rjieba.Jieba()
+        self._cut = rjieba.cut
+        self._cut_for_search = rjieba.cut_for_search
+        self._add = rjieba.add_word
         for word in words:
             self.add_word(word)
 
@@ -32,17 +39,17 @@ class Segmenter:
         """
         word = word.strip()
         if word:
-            self._jieba.add_word(word, None, None)
+            self._add(word, None, None)
 
     def index_tokens(self, text: str) -> str:
         """The space-joined, lower-cased tokens stored in ``message.tokens``."""
         # filter/map run in C: no Python frame per token on the import's hot path
-        return " ".join(filter(None, map(_normalized, self._jieba.cut_for_search(text, False))))
+        return " ".join(filter(None, map(_normalized, self._cut_for_search(text, False))))
 
     def query_tokens(self, query: str) -> list[str]:
         """The distinct tokens of a search query, in order; all must match."""
         seen: dict[str, None] = {}
-        for token in _keep(self._jieba.cut(query, False)):
+        for token in _keep(self._cut(query, False)):
             seen.setdefault(token, None)
         return list(seen)
 

@@ -3,9 +3,10 @@
 Two passes over the file. The first (``archiver.importers.jsonl_check``) checks every line —
 JSON, keys and their types, the order of line types, every reference (a message's author, space
 and ledger entry …) — and writes nothing: a file that fails is refused whole, with its file name
-and line number. The second, here, writes: first, in one transaction, the community, its spaces, people, consent ledger, stories
-and post log; then messages, earlier versions and tags in batches, one transaction per batch,
-so a crash keeps the finished batches and a rerun adds only what is missing.
+and line number. The second, here, writes: first, in one transaction, the community, its
+spaces, people, consent ledger, stories and post log; then messages, earlier versions and tags
+in batches, one transaction per batch, so a crash keeps the finished batches and a rerun adds
+only what is missing.
 
 Ids are the file's own; every row gets a new id in the archive, and references are remapped
 through natural keys: spaces by ``platform:chat_id``, people by any of their accounts, ledger
