@@ -465,14 +465,25 @@ def _post(config: Config, archive: Archive, action: Callable[[Poster], Awaitable
                     base_file_url=urls.get("base_file_url", ""),
                 )
                 senders["telegram"] = await stack.enter_async_context(adapter.connected())
+            if config.matrix is not None:
+                from bot.matrix.adapter import MatrixAdapter
+
+                matrix = MatrixAdapter(Router(archive), config.matrix)
+                senders["matrix"] = await stack.enter_async_context(matrix.connected())
             if not senders:
-                raise ConfigError("no platform to post through: add a [telegram] section")
+                raise ConfigError(
+                    "no platform to post through: add a [telegram] or [matrix] section"
+                )
             return await action(Poster(archive, senders))
+
+    from bot.matrix.adapter import MatrixUnavailableError
 
     try:
         outcome = asyncio.run(run())
     except TelegramError as exc:
         raise CommunityMemoryError(f"telegram: {exc}") from None
+    except MatrixUnavailableError as exc:
+        raise CommunityMemoryError(f"matrix: {exc}") from None
     if outcome is Outcome.NO_CHATS:
         raise CommunityMemoryError("the community has no chat on a configured platform to post to")
     return _POSTED[outcome.value]

@@ -111,7 +111,9 @@ async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
         if config.matrix is not None:
             from bot.matrix.adapter import MatrixAdapter
 
-            tasks.append(MatrixAdapter(router, config.matrix).run(stop))
+            matrix = MatrixAdapter(router, config.matrix)
+            tasks.append(matrix.run(stop))
+            senders["matrix"], ready["matrix"] = matrix, matrix.ready
         log.info("starting; stop with Ctrl-C")
         posts = asyncio.ensure_future(
             schedule_posts(config, archive, scheduler, senders, ready, stop)

@@ -18,6 +18,8 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +27,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nio import AsyncClient, AsyncClientConfig, RoomCreateResponse, RoomSendResponse
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    MemoryDownloadResponse,
+    RoomCreateResponse,
+    RoomMessageNotice,
+    RoomSendResponse,
+    SyncResponse,
+)
+from typer.testing import CliRunner, Result
 
 import bot.matrix.adapter as matrix_adapter
 from archiver.archive import Archive
@@ -33,8 +44,10 @@ from archiver.community import community_of_chat
 from archiver.consent import Level, consent_of
 from archiver.errors import ConfigError
 from archiver.events import AccountRef, ChatRef
+from archiver.picture import find_cjk_font
 from archiver.segmentation import Segmenter
 from bot.chat import Button, Reply
+from bot.cli import app
 from bot.config import load_config
 from bot.matrix.events import notice_content, text_of
 from bot.runner import run_bots
@@ -516,6 +529,263 @@ async def test_median_send_to_committed_row(room: Room, capsys: pytest.CaptureFi
     median = statistics.median(timings) * 1000
     with capsys.disabled():
         print(f"\n[matrix] send → committed row, median of 20 on sqlite: {median:.0f} ms")
+
+
+# --- encrypted rooms ----------------------------------------------------------------------------
+
+
+async def _e2e_resident(synapse: Synapse, name: str, store: Path) -> Resident:
+    """A resident whose client encrypts (keys in ``store``), as Element would."""
+    account = await asyncio.to_thread(synapse.register, name)
+    store.mkdir(parents=True, exist_ok=True)
+    client = AsyncClient(
+        synapse.url,
+        account.user_id,
+        device_id=account.device_id,
+        store_path=str(store),
+        config=AsyncClientConfig(
+            max_limit_exceeded=0,
+            max_timeouts=2,
+            request_timeout=20,
+            encryption_enabled=True,
+            store_sync_tokens=False,
+        ),
+    )
+    client.restore_login(account.user_id, account.device_id, account.access_token)
+    return Resident(account, client)
+
+
+async def _e2e_sync(client: AsyncClient) -> list[Any]:
+    """One sync with its key upkeep; the (decrypted where possible) timeline events."""
+    answer = await client.sync(timeout=0, since=client.next_batch or None)
+    assert isinstance(answer, SyncResponse), answer
+    if client.should_upload_keys:
+        await client.keys_upload()
+    if client.should_query_keys:
+        await client.keys_query()
+    if client.should_claim_keys:
+        await client.keys_claim(client.get_users_for_key_claiming())
+    await client.send_to_device_messages()
+    return [e for info in answer.rooms.join.values() for e in info.timeline.events]
+
+
+def _raw_event(synapse: Synapse, token: str, room_id: str, event_id: str) -> dict[str, Any]:
+    """An event as the homeserver holds it (still encrypted)."""
+    request = urllib.request.Request(
+        f"{synapse.url}/_matrix/client/v3/rooms/{urllib.parse.quote(room_id)}/event/"
+        f"{urllib.parse.quote(event_id)}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=20) as response:
+        found: dict[str, Any] = json.loads(response.read())
+        return found
+
+
+async def test_an_encrypted_room_end_to_end(
+    synapse: Synapse, tmp_path: Path, segmenter: Segmenter
+) -> None:
+    """The bot reads an encrypted room and answers encrypted; the archive holds the consented
+    resident's plaintext only, never the other's words, never ciphertext."""
+    tag = uuid.uuid4().hex[:8]
+    alice = await _e2e_resident(synapse, f"alice-{tag}", tmp_path / "alice-keys")
+    bob = await _e2e_resident(synapse, f"bob-{tag}", tmp_path / "bob-keys")
+    bot = await asyncio.to_thread(synapse.register, f"memory-{tag}")
+    await _e2e_sync(alice.client)
+    await _e2e_sync(bob.client)
+    created = await alice.client.room_create(
+        name="Secret Garden",
+        invite=[bob.id],
+        initial_state=[
+            {
+                "type": "m.room.encryption",
+                "state_key": "",
+                "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+            }
+        ],
+    )
+    assert isinstance(created, RoomCreateResponse), created
+    room_id = created.room_id
+    await _e2e_sync(bob.client)
+    await bob.client.join(room_id)
+    db_url = f"sqlite:///{tmp_path / 'archive.db'}"
+    config = tmp_path / "config.toml"
+    _write_config(config, synapse, bot, db_url, tmp_path / "matrix-store")
+    the_room = Room(
+        synapse,
+        room_id,
+        bot,
+        alice,
+        bob,
+        bob,
+        bob,
+        config,
+        tmp_path / "matrix-store",
+        db_url,
+        segmenter,
+    )
+    seen: list[Any] = []
+
+    async def bot_notices() -> list[Any]:
+        seen.extend(await _e2e_sync(alice.client))
+        return [e for e in seen if isinstance(e, RoomMessageNotice) and e.sender == bot.user_id]
+
+    async def answer_to(event_id: str) -> Any:
+        async def found() -> Any:
+            return next(
+                (
+                    e
+                    for e in await bot_notices()
+                    if e.source["content"]
+                    .get("m.relates_to", {})
+                    .get("m.in_reply_to", {})
+                    .get("event_id")
+                    == event_id
+                ),
+                None,
+            )
+
+        return await eventually(found, f"the bot's answer to {event_id}")
+
+    async def say(resident: Resident, words: str) -> str:
+        await _e2e_sync(resident.client)
+        answer = await resident.client.room_send(
+            room_id,
+            "m.room.message",
+            {"msgtype": "m.text", "body": words},
+            ignore_unverified_devices=True,
+        )
+        assert isinstance(answer, RoomSendResponse), answer
+        return str(answer.event_id)
+
+    try:
+        await the_room.start()
+        await alice.client.room_invite(room_id, bot.user_id)
+        await eventually(bot_notices, "the bot's (encrypted) greeting")
+
+        asked = await say(alice, "!consent all")
+        reply = await answer_to(asked)
+        # The reply was encrypted on the wire, and alice's client decrypted it.
+        raw = await asyncio.to_thread(
+            _raw_event, synapse, alice.account.access_token, room_id, reply.event_id
+        )
+        assert raw["type"] == "m.room.encrypted" and "ciphertext" in raw["content"]
+        assert reply.decrypted
+        assert the_room.level(alice) is Level.ALL
+
+        secret = f"the spare key is under the blue pot {tag}"
+        kept = await say(alice, secret)
+        private = f"bob's unconsented words {tag}"
+        await say(bob, private)
+        helped = await say(alice, "!help")
+        await answer_to(helped)
+        assert the_room.kept_texts() == [secret]
+        assert the_room.kept()[0].platform_message_id == kept
+
+        ciphertext = (
+            await asyncio.to_thread(_raw_event, synapse, alice.account.access_token, room_id, kept)
+        )["content"]["ciphertext"]
+        await the_room.stop_bot()
+        assert the_room.archive is not None
+        the_room.archive.close()
+        the_room.archive = None
+        data = (tmp_path / "archive.db").read_bytes()
+        for extra in tmp_path.glob("archive.db-*"):
+            data += extra.read_bytes()
+        assert secret.encode() in data
+        assert private.encode() not in data
+        assert ciphertext[:40].encode() not in data and ciphertext[-40:].encode() not in data
+        assert b"m.megolm" not in data
+    finally:
+        if the_room.task is not None and not the_room.task.done():
+            await the_room.stop_bot()
+        if the_room.archive is not None:
+            the_room.archive.close()
+        for resident in (alice, bob):
+            await resident.client.close()
+
+
+async def test_an_undecryptable_event_waits_for_its_key_and_is_never_stored(room: Room) -> None:
+    """An encrypted event whose key never came: kept aside in store_dir to try again, not
+    handed to the archive, and its ciphertext never in the database."""
+    await room.consent_all(room.bob)
+    ciphertext = "AwgAEpABcmFuZG9tIGNpcGhlcnRleHQgdGhhdCBubyBrZXkgb3BlbnM" + uuid.uuid4().hex
+    event_id = await room.bob.send(
+        room.room_id,
+        {
+            "algorithm": "m.megolm.v1.aes-sha2",
+            "ciphertext": ciphertext,
+            "device_id": "NOKEY",
+            "sender_key": "c2VuZGVyIGtleSBvZiBubyBkZXZpY2UgYXQgYWxsIGF0IGFsbA",
+            "session_id": "c2Vzc2lvbiB3aG9zZSBrZXkgbmV2ZXIgY2FtZSBhdCBhbGwgYXQ",
+        },
+        "m.room.encrypted",
+    )
+    await room.settled()
+    assert room.kept() == []
+    await eventually(
+        lambda: event_id in json.loads((room.store_dir / "state.json").read_text())["pending"],
+        "the event kept aside in store_dir",
+    )
+    assert room.archive is not None
+    assert leftovers(room.archive, [ciphertext]) == []
+
+
+# --- posting ------------------------------------------------------------------------------------
+
+
+async def test_a_posted_digest_arrives_as_an_image_and_a_notice_once(room: Room) -> None:
+    """``digest --post`` logs in once (no sync loop) and posts the picture as an ``m.image``
+    (a PNG in the media repository) and the text as an ``m.notice``; a second ``--post``
+    sends nothing."""
+    await room.consent_all(room.alice)
+    for words in ("the lift in block 3 works again", "volunteers party on saturday"):
+        await room.alice.say(room.room_id, words)
+    await room.settled()
+    assert room.archive is not None
+    community = community_of_chat(room.archive, room.chat)
+    assert community is not None
+    before = len(await room.bot_events())
+
+    result = await _cli("digest", "--community", community, "--post", config=room.config_path)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("posted digest ")
+    posted = await eventually(
+        lambda: _newer(room.bot_events(), before, 2 if find_cjk_font() else 1), "the digest"
+    )
+    notice = posted[-1]
+    assert notice["content"]["msgtype"] == "m.notice"
+    assert "2 条消息" in notice["content"]["body"]  # the community's default language: zh
+    if find_cjk_font() is not None:
+        image = posted[0]["content"]
+        assert image["msgtype"] == "m.image"
+        info = image["info"]
+        assert info["mimetype"] == "image/png" and info["w"] > 0 and info["h"] > 0
+        download = await room.alice.client.download(image["url"])
+        assert isinstance(download, MemoryDownloadResponse), download
+        assert download.body.startswith(b"\x89PNG\r\n\x1a\n") and len(download.body) == info["size"]
+
+    again = await _cli("digest", "--community", community, "--post", config=room.config_path)
+    assert again.exit_code == 0, again.output
+    assert "was already posted; nothing sent" in again.output
+    await room.settled()
+    images = [
+        e["event_id"] for e in await room.bot_events() if e["content"]["msgtype"] == "m.image"
+    ]
+    assert images == [e["event_id"] for e in posted if e["content"]["msgtype"] == "m.image"]
+
+
+async def _newer(
+    events: Awaitable[list[dict[str, Any]]], before: int, count: int
+) -> list[dict[str, Any]] | None:
+    found = (await events)[before:]
+    return found if len(found) >= count else None
+
+
+async def _cli(*args: str, config: Path) -> Result:
+    """The CLI in a thread of its own (it runs its own event loop)."""
+    return await asyncio.to_thread(
+        CliRunner().invoke, app, ["--config", str(config), *args], catch_exceptions=False
+    )
 
 
 # --- the real process ---------------------------------------------------------------------------

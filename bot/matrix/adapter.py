@@ -15,28 +15,36 @@ Matrix-specific decisions are documented in ``docs/matrix.md``.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from contextlib import suppress
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    EncryptionError,
     ErrorResponse,
     JoinError,
     LoginError,
+    MatrixRoom,
+    MegolmEvent,
     MessageDirection,
     RoomCreateError,
     RoomGetEventError,
+    RoomGetStateEventError,
     RoomMessagesError,
     RoomPreset,
     RoomSendError,
     SyncError,
+    UploadError,
     WhoamiError,
 )
+from nio.crypto import ENCRYPTION_ENABLED
 
 from archiver.community import community_of_chat
 from archiver.errors import ConfigError, StorageError
@@ -59,6 +67,7 @@ SEND_ATTEMPTS = 5
 SEEN_EVENTS = 5000
 MAX_BACKOFF = 30.0
 ANSWER_EMOJI = {YES, TAGGED, NO}
+PICTURE_NAME = "digest.png"
 
 T = TypeVar("T")
 
@@ -97,16 +106,22 @@ class MatrixAdapter:
         self._seen: OrderedDict[str, None] = OrderedDict()
         # Accounts that sent m.notice: bots, by Matrix convention; never answered or kept.
         self._bots: set[str] = set()
+        # Set once the first sync is handled: the scheduled posts may go out from then on.
+        self.ready = asyncio.Event()
 
     # --- running ------------------------------------------------------------------------------
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Sync until ``stop`` is set.
-
-        Raises:
-            ConfigError: the homeserver refused the access token or the password.
-        """
-        self.client = AsyncClient(
+    def _make_client(self, *, encryption: bool = True) -> Any:
+        """The nio client; end-to-end encryption (keys in ``store_dir``) when vodozemac is
+        installed and the device is known (given, or made by a password login)."""
+        encrypted = (
+            encryption
+            and ENCRYPTION_ENABLED
+            and bool(self.config.device_id or not self.config.access_token)
+        )
+        if encrypted:
+            Path(self.config.store_dir).mkdir(parents=True, exist_ok=True)
+        return AsyncClient(
             self.config.homeserver,
             self.user_id,
             device_id=self.config.device_id,
@@ -115,10 +130,19 @@ class MatrixAdapter:
                 max_limit_exceeded=0,
                 max_timeouts=2,
                 request_timeout=20,
-                encryption_enabled=False,
+                encryption_enabled=encrypted,
                 store_sync_tokens=False,
             ),
         )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Sync until ``stop`` is set. ``ready`` is set once the first sync is handled (the
+        scheduled posts wait for it).
+
+        Raises:
+            ConfigError: the homeserver refused the access token or the password.
+        """
+        self.client = self._make_client()
         try:
             if not await self._login(stop):
                 return
@@ -128,11 +152,36 @@ class MatrixAdapter:
         finally:
             await self.client.close()
 
-    async def _login(self, stop: asyncio.Event) -> bool:
-        """Log in (or check the access token), waiting out network trouble; False when
-        stopped meanwhile."""
+    @asynccontextmanager
+    async def connected(self) -> AsyncIterator[MatrixAdapter]:
+        """The bot logged in and ready to send, without syncing (``digest --post`` from the
+        command line): one login, no sync loop.
+
+        Raises:
+            ConfigError: the homeserver refused the access token or the password.
+            MatrixUnavailableError: the homeserver could not be reached.
+        """
+        # No keys: the running bot owns the device's key store (see docs/matrix.md).
+        self.client = self._make_client(encryption=False)
+        try:
+            stop = asyncio.Event()
+            try:
+                await self._login(stop, attempts=1)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise MatrixUnavailableError(
+                    f"cannot reach {self.config.homeserver}: {exc}"
+                ) from None
+            yield self
+        finally:
+            await self.client.close()
+
+    async def _login(self, stop: asyncio.Event, *, attempts: int = 0) -> bool:
+        """Log in (or check the access token), waiting out network trouble (``attempts`` times,
+        0 for ever; the last trouble is raised); False when stopped meanwhile."""
         backoff = 1.0
+        tried = 0
         while not stop.is_set():
+            tried += 1
             try:
                 if self.config.access_token:
                     self.client.restore_login(
@@ -156,6 +205,8 @@ class MatrixAdapter:
                         raise MatrixUnavailableError(str(answer))
                 return True
             except (MatrixUnavailableError, aiohttp.ClientError, TimeoutError) as exc:
+                if attempts and tried >= attempts:
+                    raise
                 log.warning("matrix: cannot reach %s yet: %s", self.config.homeserver, exc)
                 await _sleep_unless(stop, backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
@@ -178,6 +229,7 @@ class MatrixAdapter:
                     await self._handle_invites(response)
                 else:
                     await self._handle_sync(response, since)
+                await self._maintain_keys()
             except (StorageError, MatrixUnavailableError, aiohttp.ClientError, TimeoutError) as exc:
                 # Nothing of this sync is confirmed: it comes again from the same token.
                 log.warning("matrix: sync not finished, trying again: %s", exc)
@@ -187,6 +239,7 @@ class MatrixAdapter:
             backoff = 1.0
             self.store.next_batch = response.next_batch
             await asyncio.to_thread(self.store.save)
+            self.ready.set()
 
     async def _fetch(self, since: str | None, stop: asyncio.Event) -> Any:
         """One long-polling sync; None when ``stop`` was set first."""
@@ -210,8 +263,53 @@ class MatrixAdapter:
 
     # --- one sync -------------------------------------------------------------------------------
 
+    async def _maintain_keys(self) -> None:
+        """What nio's own sync loop would do for encryption: upload the device's keys, learn
+        the members' devices, claim one-time keys, and send the room keys it has to share."""
+        client = self.client
+        if not client.olm:
+            return
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+        await client.send_to_device_messages()
+
+    async def _retry_pending(self) -> None:
+        """Encrypted events whose keys have arrived since: decrypted and handled now."""
+        for event_id, entry in list(self.store.pending.items()):
+            room_id, source = entry.get("room_id"), entry.get("event")
+            decrypted = self._decrypt(str(room_id), source) if isinstance(source, dict) else None
+            if decrypted is None:
+                continue
+            await self._handle_event(str(room_id), decrypted)
+            del self.store.pending[event_id]  # only once handled: a failed sync keeps it
+
+    def _decrypt(self, room_id: str, source: mx.Event) -> mx.Event | None:
+        """An ``m.room.encrypted`` event decrypted (its plaintext event), or None while its
+        key is missing."""
+        if not self.client or not self.client.olm:
+            return None
+        encrypted = MegolmEvent.from_dict(source)
+        if not isinstance(encrypted, MegolmEvent):
+            return None
+        encrypted.room_id = room_id
+        try:
+            event = self.client.decrypt_event(encrypted)
+        except EncryptionError:
+            return None
+        if not hasattr(event, "source") or getattr(event, "decrypted", False) is not True:
+            return None
+        plain: mx.Event = dict(event.source)
+        plain.setdefault("room_id", room_id)
+        return plain
+
     async def _handle_sync(self, response: Any, since: str) -> None:
-        """Every event of one sync, room by room, in order; invites first, leaves last."""
+        """Every event of one sync, room by room, in order; invites first, leaves last.
+        Encrypted events left over from earlier syncs come first, if their keys came."""
+        await self._retry_pending()
         await self._handle_invites(response)
         for room_id, info in response.rooms.join.items():
             await self._handle_timeline(room_id, info.timeline, since)
@@ -299,6 +397,14 @@ class MatrixAdapter:
         event_id = event.get("event_id")
         if not isinstance(event_id, str) or event_id in self._seen:
             return
+        if event.get("type") == mx.ENCRYPTED:
+            # Its key has not arrived (nio decrypts what it can while syncing): kept in
+            # store_dir, tried again after every sync, and never given to the archive.
+            decrypted = self._decrypt(room_id, event)
+            if decrypted is None:
+                self.store.pending[event_id] = {"room_id": room_id, "event": event}
+                return
+            event = decrypted
         try:
             await self._dispatch(room_id, event)
         except (StorageError, MatrixUnavailableError):
@@ -463,6 +569,8 @@ class MatrixAdapter:
                 return None
             raise MatrixUnavailableError(f"fetching {event_id}: {answer}")
         source: mx.Event = answer.event.source
+        if source.get("type") == mx.ENCRYPTED:
+            return self._decrypt(room_id, source)
         return source
 
     def _name(self, room_id: str, user_id: object) -> str | None:
@@ -496,6 +604,14 @@ class MatrixAdapter:
             if follow is not None:
                 await self.send(follow)
             return
+        if not self.client.olm and await self._is_encrypted(reply.chat.chat_id):
+            # The one-shot poster has no keys (the running bot owns them): never plaintext
+            # in an encrypted room.
+            raise MatrixUnavailableError(
+                f"{reply.chat.chat_id} is encrypted: the running bot posts there on schedule"
+            )
+        if reply.picture is not None:
+            await self._send_picture(reply.chat.chat_id, reply.picture)
         event_id = await self._send_to(reply.chat.chat_id, reply)
         if event_id is None:
             return
@@ -509,14 +625,48 @@ class MatrixAdapter:
                     mx.reaction_content(event_id, button.emoji),
                 )
 
+    async def _send_picture(self, room_id: str, picture: bytes) -> str | None:
+        """Upload a PNG and send it as an ``m.image`` (the text follows as a notice).
+
+        Raises:
+            MatrixUnavailableError: the homeserver refused the upload.
+        """
+        room = self.client.rooms.get(room_id)
+        encrypt = bool(self.client.olm and room is not None and room.encrypted)
+        answer, keys = await self.client.upload(
+            io.BytesIO(picture),
+            content_type="image/png",
+            filename=PICTURE_NAME,
+            encrypt=encrypt,
+            filesize=len(picture),
+        )
+        if isinstance(answer, UploadError):
+            raise MatrixUnavailableError(f"uploading a picture: {answer}")
+        width, height = mx.png_size(picture)
+        body: dict[str, Any] = {
+            "msgtype": "m.image",
+            "body": PICTURE_NAME,
+            "info": {"mimetype": "image/png", "size": len(picture), "w": width, "h": height},
+        }
+        if encrypt and keys:
+            # An encrypted room gets an encrypted file: its key travels in the (encrypted) event.
+            body["file"] = {"url": answer.content_uri, "mimetype": "image/png", **keys}
+        else:
+            body["url"] = answer.content_uri
+        return await self._send_event(room_id, mx.MESSAGE, body)
+
     async def _send_to(self, room_id: str, reply: Reply) -> str | None:
         return await self._send_event(room_id, mx.MESSAGE, mx.notice_content(reply))
 
     async def _send_event(self, room_id: str, kind: str, body: dict[str, Any]) -> str | None:
         """Send one event, waiting out rate limits; the event id, or None if refused."""
+        if self.client.olm and room_id not in self.client.rooms:
+            await self._learn_room(room_id)
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
-                answer = await self.client.room_send(room_id, kind, body)
+                answer = await self.client.room_send(
+                    room_id, kind, body, ignore_unverified_devices=True
+                )
             except (aiohttp.ClientError, TimeoutError) as exc:
                 log.warning("matrix: sending to %s failed: %s", room_id, exc)
                 await asyncio.sleep(attempt)
@@ -532,6 +682,21 @@ class MatrixAdapter:
                 await self._call(self.router.on_bot_removed, mx.chat(room_id))
             return None
         return None
+
+    async def _is_encrypted(self, room_id: str) -> bool:
+        answer = await self.client.room_get_state_event(room_id, "m.room.encryption")
+        if isinstance(answer, RoomGetStateEventError):
+            if answer.status_code not in ("M_NOT_FOUND", "M_FORBIDDEN"):
+                raise MatrixUnavailableError(f"reading {room_id}'s encryption: {answer}")
+            return False
+        return True
+
+    async def _learn_room(self, room_id: str) -> None:
+        """A room joined or made since the last sync is not known to nio yet, which encrypts
+        only for rooms it knows: ask the homeserver whether it is encrypted (its members are
+        fetched when sending)."""
+        room = MatrixRoom(room_id, self.user_id, await self._is_encrypted(room_id))
+        self.client.rooms.setdefault(room_id, room)
 
     async def _direct_room(self, user_id: str) -> str | None:
         """The bot's private room with ``user_id``, created (and remembered) on first use."""

@@ -21,6 +21,7 @@ REACTION = "m.reaction"
 REDACTION = "m.room.redaction"
 MEMBER = "m.room.member"
 NOTICE = "m.notice"
+ENCRYPTED = "m.room.encrypted"
 # Message types whose body is what the person wrote; the others are media (body = caption).
 TEXT_TYPES = ("m.text", "m.emote")
 MEDIA_TYPES = {
@@ -212,3 +213,10 @@ def reaction_content(target: str, emoji: str) -> dict[str, Any]:
 def bare(emoji: str) -> str:
     """An emoji without variation selectors (✅ and ✅️ are the same answer)."""
     return emoji.replace("\ufe0f", "").replace("\ufe0e", "")
+
+
+def png_size(picture: bytes) -> tuple[int, int]:
+    """A PNG's width and height, from its IHDR chunk (0, 0 if it is not a PNG)."""
+    if len(picture) < 24 or not picture.startswith(b"\x89PNG\r\n\x1a\n"):
+        return 0, 0
+    return int.from_bytes(picture[16:20], "big"), int.from_bytes(picture[20:24], "big")

@@ -27,6 +27,9 @@ class MatrixStore:
         self.user_id = user_id
         self.next_batch: str | None = None
         self.direct: dict[str, str] = {}  # person's user id → room id
+        # Encrypted events not decryptable yet (their key has not arrived): event id →
+        # {"room_id", "event"}. Tried again after every sync; never handed to the archive.
+        self.pending: dict[str, dict[str, Any]] = {}
         self._load()
 
     @property
@@ -50,11 +53,19 @@ class MatrixStore:
         direct = data.get("direct")
         if isinstance(direct, dict):
             self.direct = {str(k): str(v) for k, v in direct.items()}
+        pending = data.get("pending")
+        if isinstance(pending, dict):
+            self.pending = {str(k): v for k, v in pending.items() if isinstance(v, dict)}
 
     def save(self) -> None:
         """Write the state (atomically)."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        data = {"user_id": self.user_id, "next_batch": self.next_batch, "direct": self.direct}
+        data = {
+            "user_id": self.user_id,
+            "next_batch": self.next_batch,
+            "direct": self.direct,
+            "pending": self.pending,
+        }
         temporary = self.path.with_suffix(".tmp")
         with temporary.open("w", encoding="utf-8") as out:
             json.dump(data, out, indent=1, sort_keys=True)
