@@ -53,7 +53,7 @@ from archiver.prompts import (
     get_prompt,
     prompt_for_message,
 )
-from archiver.reactions import keep_emoji
+from archiver.reactions import is_keep, keep_emoji
 from archiver.recall import KeptMessage, on_this_day, search, story_messages
 from bot.chat import Button, ButtonResult, Incoming, Reaction, Reply, button_data
 from bot.chat import parse_button_data as decode_button
@@ -146,6 +146,11 @@ class Router:
             if found is not None:
                 self._chats[chat] = found
         return found
+
+    def keep_emoji_of(self, chat: ChatRef) -> str | None:
+        """The keep emoji its community chose, for a chat; None when no community lists it."""
+        community_id = self._community_of(chat)
+        return self.settings(community_id).keep_emoji if community_id else None
 
     def _community(self, chat: ChatRef, title: str | None) -> CommunitySettings:
         community_id = self._community_of(chat) or adopt_chat(self.archive, chat, title)
@@ -587,9 +592,12 @@ class Router:
         if settings_id is None:
             return []
         settings = self.settings(settings_id)
+        emoji = reaction.emoji
+        if is_keep(reaction.chat.platform, settings.keep_emoji, emoji):
+            emoji = settings.keep_emoji  # ✍ on Telegram stands for the community's 📌
         prompt = prompt_for_message(self.archive, reaction.chat, reaction.message_id)
         if prompt is not None:
-            answer = REACTION_ANSWERS[prompt.kind].get(reaction.emoji)
+            answer = REACTION_ANSWERS[prompt.kind].get(emoji)
             if answer is None:
                 return []
             return self._answer(
@@ -601,7 +609,7 @@ class Router:
                 reaction.chat,
                 Method.REACTION,
             )
-        if reaction.emoji != settings.keep_emoji:
+        if emoji != settings.keep_emoji:
             return []
         result = tag_message(
             self.archive,

@@ -726,6 +726,36 @@ def test_a_community_can_choose_its_keep_emoji(router: Router, archive: Archive)
     assert found(archive, "电梯") == [lift.text]
 
 
+def test_on_telegram_the_writing_hand_stands_for_the_keep_emoji(
+    router: Router, archive: Archive
+) -> None:
+    # 📌 is not a Telegram reaction: ✍ (either form) tags there, as the community's 📌 would.
+    choose(router, BOB, "tagged")
+    lift = incoming(BOB, "三号楼的电梯终于修好了")
+    router.on_message(lift)
+    assert react(router, ME, lift.message_id, "✍️", target=lift) == []
+    assert found(archive, "电梯") == [lift.text]
+    assert [t.method for t in rows(archive, Tag)] == ["reaction"]
+    prompt = one(router.on_message(incoming(CAROL, "大家好")))
+    assert react(router, CAROL, posted(archive, prompt), "✍") == ButtonResult(
+        zh("consent_set_tagged")
+    )
+    assert level(archive, CAROL) is Level.TAGGED
+
+
+def test_the_writing_hand_is_no_tag_where_the_keep_emoji_is_a_telegram_reaction(
+    router: Router, archive: Archive
+) -> None:
+    ensure_community(archive, replace(SETTINGS, keep_emoji="🔥"))
+    choose(router, BOB, "tagged")
+    lift = incoming(BOB, "三号楼的电梯终于修好了")
+    router.on_message(lift)
+    assert react(router, ME, lift.message_id, "✍", target=lift) == []
+    assert rows(archive, Tag) == []
+    assert react(router, ME, lift.message_id, "🔥", target=lift) == []
+    assert found(archive, "电梯") == [lift.text]
+
+
 @pytest.mark.parametrize(("emoji", "chosen"), [("✅", "all"), ("📌", "tagged"), ("❌", "none")])
 def test_a_reaction_on_a_consent_prompt_is_an_answer_never_a_tag(
     router: Router, archive: Archive, emoji: str, chosen: str

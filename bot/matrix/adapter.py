@@ -46,7 +46,6 @@ from nio import (
 )
 from nio.crypto import ENCRYPTION_ENABLED
 
-from archiver.community import community_of_chat
 from archiver.errors import ConfigError, StorageError
 from archiver.events import DeleteEvent, EditEvent, MessageEvent
 from archiver.prompts import attach_message, prompt_for_message
@@ -513,7 +512,7 @@ class MatrixAdapter:
             return
         target_id, emoji = found
         room = mx.chat(room_id)
-        keep = await self._call(self._keep_emoji, room)
+        keep = await self._call(self.router.keep_emoji_of, room)
         if keep is None:
             return  # a room no community lists
         emoji = next((e for e in ANSWER_EMOJI if mx.bare(e) == mx.bare(emoji)), emoji)
@@ -522,7 +521,6 @@ class MatrixAdapter:
         if prompt is None:
             if not is_keep(PLATFORM, keep, emoji):
                 return
-            emoji = keep
             original = await self._get_event(room_id, target_id)
             if original is None:
                 return
@@ -554,10 +552,6 @@ class MatrixAdapter:
             await self._send_all(list(result.replies))
         else:
             await self._send_all(result)
-
-    def _keep_emoji(self, room: Any) -> str | None:
-        community_id = community_of_chat(self.router.archive, room)
-        return self.router.settings(community_id).keep_emoji if community_id else None
 
     # --- reading --------------------------------------------------------------------------------
 

@@ -59,11 +59,9 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from archiver.community import community_of_chat
 from archiver.errors import ConfigError, StorageError
 from archiver.events import AccountRef, ChatRef, EditEvent, MessageEvent
 from archiver.prompts import attach_message, prompt_for_message
-from archiver.reactions import is_keep
 from bot.chat import ButtonResult, Incoming, Reaction, Reply
 from bot.router import Router
 
@@ -258,10 +256,7 @@ class TelegramAdapter:
             prompt_for_message, self.router.archive, chat, message_id
         ):
             return  # a reaction on one of the bot's own messages that asks nothing
-        community = await self._call(self._community_settings, chat)
         for emoji in added:
-            if community is not None and is_keep(PLATFORM, community, emoji):
-                emoji = community  # the router speaks the community's keep emoji
             reaction = Reaction(
                 chat=chat,
                 message_id=str(change.message_id),
@@ -280,10 +275,6 @@ class TelegramAdapter:
                 await self._send_all(list(result.replies))
             else:
                 await self._send_all(result)
-
-    def _community_settings(self, chat: ChatRef) -> str | None:
-        community_id = community_of_chat(self.router.archive, chat)
-        return self.router.settings(community_id).keep_emoji if community_id else None
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log every handler error with its traceback; the resident sees nothing broken.
