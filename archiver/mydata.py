@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from archiver.archive import Archive
 from archiver.consent import Attribution, Level
 from archiver.events import AccountRef
 from storage import messages as message_store
 from storage import people
+from storage import stewards as steward_store
+from storage.dump import as_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,8 @@ class PersonData:
     held: int = 0
     tags_made: int = 0
     ledger: tuple[LedgerLine, ...] = field(default_factory=tuple)
+    # Since when they are a steward of the community (UTC); None if they are not one.
+    steward_since: datetime | None = None
 
 
 def what_we_hold(archive: Archive, community_id: str, account: AccountRef) -> PersonData:
@@ -46,6 +51,7 @@ def what_we_hold(archive: Archive, community_id: str, account: AccountRef) -> Pe
         if person is None or person.id is None:
             return PersonData(account=account, known=False)
         consent = people.get_consent(session, person.id)
+        steward = steward_store.get_steward(session, community_id, person.id)
         kept = message_store.messages_of(session, person.id)
         versions = sum(
             len(message_store.versions_of(session, m.id)) for m in kept if m.id is not None
@@ -67,4 +73,5 @@ def what_we_hold(archive: Archive, community_id: str, account: AccountRef) -> Pe
                 LedgerLine(e.at.isoformat(), e.field, e.old_value, e.new_value, e.method)
                 for e in people.ledger(session, person.id)
             ),
+            steward_since=None if steward is None else as_utc(steward.since),
         )

@@ -4,7 +4,9 @@ message?") and forget confirmation.
 A prompt is recorded before it is sent and names the one account that may answer it. The
 answer arrives as a button press (Telegram) or a reaction on the prompt (Matrix), maybe after a
 restart; ``answer_prompt`` checks the answerer and applies the answer. Anyone else's answer
-raises ``NotYourPromptError`` and changes nothing.
+raises ``NotYourPromptError`` and changes nothing. A prompt takes one answer: once answered it
+is closed (the adapters then take its buttons or answer line away), and a second answer
+changes nothing — a person who changes their mind says so with ``consent`` again.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from archiver.errors import ConsentError, NotFoundError, NotYourPromptError
 from archiver.events import AccountRef, ChatRef
 from archiver.forget import ForgetReport, forget_person
 from archiver.preservation import answer_keep_prompt
-from storage import communities
+from storage import communities, people
 from storage import prompts as prompt_store
 from storage.models import Prompt
 
@@ -151,8 +153,8 @@ def answer_prompt(
     display_name: str | None = None,
 ) -> PromptAnswer:
     """Apply ``actor``'s answer to a prompt. Only the prompt's subject may answer: anyone
-    else raises ``NotYourPromptError`` and nothing changes. A consent prompt can be answered
-    again (people change their minds); keep and forget prompts only once."""
+    else raises ``NotYourPromptError`` and nothing changes. Every prompt is answered once: a
+    second answer raises ``NotFoundError`` (closed) and changes nothing."""
     prompt = get_prompt(archive, prompt_id)
     if prompt is None:
         raise NotFoundError("that question is no longer open")
@@ -160,14 +162,38 @@ def answer_prompt(
         raise NotYourPromptError(prompt.subject.key, actor.key)
     if answer not in ANSWERS[prompt.kind]:
         raise ConsentError(f"{answer!r} is not an answer to a {prompt.kind.value} question")
-    if prompt.kind is not PromptKind.CONSENT and prompt.answer is not None:
+    if prompt.answer is not None:
         raise NotFoundError("that question was already answered")
-    result = _apply(archive, prompt, answer, actor, method, chat, display_name)
+    try:
+        result = _apply(archive, prompt, answer, actor, method, chat, display_name)
+    except NotFoundError:
+        if prompt.kind is PromptKind.KEEP:
+            _mark_from_ledger(archive, prompt)
+        raise
     with archive.db.write() as session:
         row = prompt_store.get_prompt(session, prompt_id)
         assert row is not None
         prompt_store.mark_answered(session, row, answer, datetime.now(UTC))
     return result
+
+
+def _mark_from_ledger(archive: Archive, prompt: PromptInfo) -> None:
+    """A keep prompt whose held copy is gone: if its person answered about the message since
+    it was asked — by this very answer, applied just before a crash and now delivered again,
+    or by tagging their own message — the prompt is marked with that answer, so it closes as
+    answered. Gone without an answer (timeout, ``none``) it stays unmarked: closed, unanswered."""
+    with archive.db.write() as session:
+        row = prompt_store.get_prompt(session, prompt.id)
+        if row is None or row.answer is not None:
+            return
+        person = people.find_person(
+            session, prompt.community_id, prompt.subject.platform, prompt.subject.user_id
+        )
+        if person is None or person.id is None:
+            return
+        given = prompt_store.message_answer_since(session, row, person.id)
+        if given is not None:
+            prompt_store.mark_answered(session, row, given, datetime.now(UTC))
 
 
 def _apply(

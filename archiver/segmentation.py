@@ -11,7 +11,6 @@ long ones (电梯间 → 电梯, 电梯间), so a query for a two-character word
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 
 import rjieba
@@ -29,6 +28,9 @@ class Segmenter:
         self._cut = rjieba.cut
         self._cut_for_search = rjieba.cut_for_search
         self._add = rjieba.add_word
+        self._normalized = _TokenForms()
+        self.words: list[str] = []
+        """The community words added (a worker process that cuts words is given them)."""
         for word in words:
             self.add_word(word)
 
@@ -40,17 +42,21 @@ class Segmenter:
         word = word.strip()
         if word:
             self._add(word, None, None)
+            self.words.append(word)
 
     def index_tokens(self, text: str) -> str:
         """The space-joined, lower-cased tokens stored in ``message.tokens``."""
-        # filter/map run in C: no Python frame per token on the import's hot path
-        return " ".join(filter(None, map(_normalized, self._cut_for_search(text, False))))
+        # filter/map and the cache's hits run in C: no Python frame per token on the import's
+        # hot path
+        forms = self._normalized.__getitem__
+        return " ".join(filter(None, map(forms, self._cut_for_search(text, False))))
 
     def query_tokens(self, query: str) -> list[str]:
         """The distinct tokens of a search query, in order; all must match."""
         seen: dict[str, None] = {}
-        for token in _keep(self._cut(query, False)):
-            seen.setdefault(token, None)
+        for token in map(self._normalized.__getitem__, self._cut(query, False)):
+            if token:
+                seen.setdefault(token, None)
         return list(seen)
 
 
@@ -60,18 +66,26 @@ MAX_TOKEN_CHARS = 100
 TOKEN_CACHE = 200_000
 
 
-@functools.lru_cache(maxsize=TOKEN_CACHE)
-def _normalized(token: str) -> str:
+def normalized(token: str) -> str:
     """The stored form of one token: lower-cased, or "" when it is dropped (spaces,
-    punctuation, emoji — no letter or digit — or longer than ``MAX_TOKEN_CHARS``).
-
-    Cached: chat vocabulary repeats, and this check costs more than the cutting itself.
-    """
+    punctuation, emoji — no letter or digit — or longer than ``MAX_TOKEN_CHARS``). The same
+    for texts and queries on both backends."""
     if len(token) > MAX_TOKEN_CHARS or not any(ch.isalnum() for ch in token):
         return ""
     return token.lower()
 
 
-def _keep(tokens: Iterable[str]) -> list[str]:
-    """The normalized tokens that are kept, the same for texts and queries on both backends."""
-    return [norm for norm in map(_normalized, tokens) if norm]
+class _TokenForms(dict[str, str]):
+    """token → :func:`normalized` form, filled as tokens are met.
+
+    Chat vocabulary repeats, and the check costs more than the cutting itself. A plain dict
+    whose hits stay in C (``__missing__`` runs only for a new token) is about twice as fast
+    per token as ``functools.lru_cache``; it is emptied when it reaches ``TOKEN_CACHE``
+    entries, which keeps memory bounded as well.
+    """
+
+    def __missing__(self, token: str) -> str:
+        if len(self) >= TOKEN_CACHE:
+            self.clear()
+        form = self[token] = normalized(token)
+        return form

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from archiver.errors import CommunityMemoryError
 from archiver.events import AccountRef, ChatRef, MessageEvent
 
 
@@ -87,9 +88,23 @@ class Reply:
     picture: bytes | None = None
 
 
+class SendRefusedError(CommunityMemoryError):
+    """The platform refused a message of the bot's: the bot was removed from the chat (or
+    blocked), may not speak there (Matrix power levels), or stayed rate limited past waiting.
+    Nothing was delivered. An adapter's ``send`` raises it so that a post is not counted as
+    sent; an answer to a resident that is refused is only logged."""
+
+    def __init__(self, chat: ChatRef, reason: str) -> None:
+        self.chat = chat
+        self.reason = reason
+        super().__init__(f"{chat.platform} chat {chat.chat_id} refused the message: {reason}")
+
+
 class Sender(Protocol):
     """What a platform adapter offers for posting: deliver one ``Reply`` (text, picture) to
-    its chat. Raises on failure; a chat that removed the bot is the adapter's to handle."""
+    its chat. Raises ``SendRefusedError`` when the platform refuses it (a chat that removed
+    the bot is also marked inactive), another error when the platform cannot be reached;
+    returning means it was delivered."""
 
     async def send(self, reply: Reply) -> None:
         """Deliver ``reply``."""

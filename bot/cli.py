@@ -30,12 +30,12 @@ from archiver.community import CommunitySettings, ensure_community, load_communi
 from archiver.consent import Actor
 from archiver.errors import CommunityMemoryError, ConfigError, StorageError, UnknownCommunityError
 from archiver.events import AccountRef
-from archiver.importers.telegram import ImportReport, import_telegram
 from archiver.recall import KeptMessage
 from bot.config import Config, load_config, resolve_config_path
 from bot.texts import text
 
 if TYPE_CHECKING:
+    from archiver.importers.telegram import ImportReport
     from bot.chat import Sender
     from bot.posting import Outcome, Poster
 
@@ -220,6 +220,9 @@ def import_command(
         )
     if not file.is_file():
         raise CommunityMemoryError(f"{file}: file not found")
+    # Here, not at the top: `run` (which imports this module) never imports.
+    from archiver.importers.telegram import import_telegram
+
     with _archive(ctx, migrate=True) as (config, archive):
         if fmt is ImportFormat.jsonl:
             _import_jsonl(archive, file, community, as_json)
@@ -574,6 +577,7 @@ def run_command(
     import logging
 
     from bot.runner import run_bots
+    from storage.migrate import upgrade_in_child
 
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -582,6 +586,9 @@ def run_command(
     for noisy in ("httpx", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     config = _config(ctx)
+    # Schema upgrades run in a child process: Alembic (~10 MB of modules) never enters the
+    # bot, which runs for weeks; run_bots then finds the archive current (docs/benchmark.md).
+    upgrade_in_child(config.storage.url)
     asyncio.run(run_bots(config))
 
 

@@ -35,7 +35,7 @@ from archiver.posts import (
     render_memories,
     status,
 )
-from bot.chat import Reply, Sender
+from bot.chat import Reply, Sender, SendRefusedError
 from bot.texts import text
 
 log = logging.getLogger(__name__)
@@ -120,15 +120,20 @@ class Poster:
             try:
                 await self.senders[chat.platform].send(reply)
             except Exception as exc:  # one chat failing must not keep the post from the others
+                # A refusal (the bot removed, or muted) is the chat's answer, not a bug: it is
+                # logged without a traceback.
+                refused = isinstance(exc, SendRefusedError)
+                why = f"refused ({exc.reason})" if isinstance(exc, SendRefusedError) else str(exc)
                 log.warning(
-                    "%s %s: not delivered to %s:%s",
+                    "%s %s: not delivered to %s:%s: %s",
                     kind,
                     period,
                     chat.platform,
                     chat.chat_id,
-                    exc_info=True,
+                    why,
+                    exc_info=not refused,
                 )
-                failures.append(f"{chat.platform}:{chat.chat_id}: {exc}")
+                failures.append(f"{chat.platform}:{chat.chat_id}: {why}")
                 continue
             delivered += 1
         if not delivered:

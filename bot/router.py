@@ -15,7 +15,7 @@ import calendar
 import functools
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -55,6 +55,7 @@ from archiver.prompts import (
 )
 from archiver.reactions import is_keep, keep_emoji
 from archiver.recall import KeptMessage, on_this_day, search, story_messages
+from archiver.stewards import Appointment, appoint_stewards
 from bot.chat import Button, ButtonResult, Incoming, Reaction, Reply, button_data
 from bot.chat import parse_button_data as decode_button
 from bot.texts import text
@@ -86,6 +87,12 @@ REACTION_ANSWERS: dict[PromptKind, dict[str, str]] = {
     PromptKind.CONSENT: {YES: "all", TAGGED: "tagged", NO: "none"},
     PromptKind.KEEP: {YES: "yes", NO: "no"},
     PromptKind.FORGET: {YES: "yes", NO: "no"},
+}
+# How a closed prompt names the answer it got: the label of its button (texts catalogue key).
+ANSWER_LABELS: dict[PromptKind, dict[str, str]] = {
+    PromptKind.CONSENT: {a: f"button_{a}" for a in ("all", "tagged", "none", "named", "anonymous")},
+    PromptKind.KEEP: {"yes": "button_yes_keep", "no": "button_no_keep"},
+    PromptKind.FORGET: {"yes": "button_yes_forget", "no": "button_no_forget"},
 }
 PRIVATE_COMMANDS = ("help", "start", "consent", "mydata", "forget")
 SEARCH_RESULTS = 5
@@ -481,6 +488,9 @@ class Router:
                 tags=data.tags_made,
                 ledger=len(data.ledger),
             )
+            if data.steward_since is not None:
+                since = data.steward_since.astimezone(ZoneInfo(settings.timezone)).date()
+                body += "\n" + self._t(settings, "mydata_steward", since=since.isoformat())
         if incoming.private:
             return self._say(incoming, body)
         return [
@@ -633,6 +643,21 @@ class Router:
             quiet_success=True,
         )
 
+    def on_reaction_removed(self, reaction: Reaction) -> None:
+        """A reaction taken back (Telegram: gone from the person's reactions; Matrix: its
+        event redacted). The keep emoji's tag is removed, as that person's ``unkeep`` would,
+        quietly (a reaction is a quiet gesture); taking back a reaction on one of the bot's
+        prompts withdraws no answer and changes nothing."""
+        community_id = self._community_of(reaction.chat)
+        if community_id is None:
+            return
+        settings = self.settings(community_id)
+        if not is_keep(reaction.chat.platform, settings.keep_emoji, reaction.emoji):
+            return
+        if prompt_for_message(self.archive, reaction.chat, reaction.message_id) is not None:
+            return
+        unkeep(self.archive, reaction.chat, reaction.message_id, tagger=reaction.by)
+
     def on_button(
         self, chat: ChatRef, private: bool, by: AccountRef, by_name: str | None, data: str
     ) -> ButtonResult:
@@ -673,14 +698,31 @@ class Router:
                 display_name=by_name,
             )
         except NotYourPromptError:
+            # Someone else's answer: nothing changes, and the prompt stays open for its person.
             return ButtonResult(self._t(settings, "not_for_you"), alert=True)
-        except (NotFoundError, ConsentError):
-            # Answered already, or an answer this question does not take (a forged button).
+        except ConsentError:
+            # An answer this question does not take (a forged button): not an answer at all.
             return ButtonResult(self._t(settings, "question_closed"), alert=True)
-        return ButtonResult(
-            self._answer_text(settings, result),
-            close_prompt=(result.prompt.kind is not PromptKind.CONSENT),
-        )
+        except NotFoundError:
+            # Its person answers a closed question: answered already (a second tap, or the
+            # same answer delivered again after a crash), or its held message is gone. Nothing
+            # changes; the prompt is closed on the platform (again — closing it may have been
+            # what the crash interrupted).
+            return ButtonResult(self._t(settings, "question_closed"), alert=True, close_prompt=True)
+        return ButtonResult(self._answer_text(settings, result), close_prompt=True)
+
+    def closed_prompt_text(self, chat: ChatRef, message_id: str) -> str | None:
+        """What the bot's prompt ``message_id`` says in place of its answers once closed: the
+        answer it got, or that it is closed (its held message went unanswered); None when
+        that message is no prompt."""
+        prompt = prompt_for_message(self.archive, chat, message_id)
+        if prompt is None:
+            return None
+        settings = self.settings(prompt.community_id)
+        label = ANSWER_LABELS[prompt.kind].get(prompt.answer or "")
+        if label is None:
+            return self._t(settings, "question_closed")
+        return self._t(settings, "prompt_answered", answer=self._t(settings, label))
 
     def _answer_text(self, settings: CommunitySettings, result: PromptAnswer) -> str:
         kind = result.prompt.kind
@@ -718,9 +760,13 @@ class Router:
         if self._community_of(event.chat) is not None:
             delete_message(self.archive, event)
 
-    def on_bot_added(self, chat: ChatRef, title: str | None) -> list[Reply]:
-        """The bot joined a group: make sure it has a community, and say hello once."""
+    def on_bot_added(
+        self, chat: ChatRef, title: str | None, stewards: Sequence[Appointment] = ()
+    ) -> list[Reply]:
+        """The bot joined a group: make sure it has a community, appoint the chat's admins
+        (and, on Matrix, the inviter) its stewards, and say hello once."""
         community_id = adopt_chat(self.archive, chat, title)
+        appoint_stewards(self.archive, community_id, stewards, chat=chat)
         settings = self.settings(community_id)
         return [Reply(chat, self._t(settings, "greeting"))]
 

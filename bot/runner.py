@@ -15,7 +15,8 @@ import functools
 import logging
 import os
 import signal
-from collections.abc import Awaitable
+import sys
+from collections.abc import Awaitable, Iterator
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -32,6 +33,13 @@ from bot.schedule import PostSchedule
 log = logging.getLogger(__name__)
 
 PURGE_MINUTES = 10
+# Packages that the platform libraries import whenever they are installed, for features the
+# bot never uses: python-telegram-bot imports ``cryptography`` for Telegram Passport, and
+# peewee (nio's key store) ``psycopg`` for a PostgreSQL backend nio never has. The test extras
+# (Synapse needs cryptography) and the postgres extra install them; loaded for nothing they
+# cost an idle bot some 16 MB (docs/benchmark.md). An archive on PostgreSQL has imported
+# psycopg before the adapters are, and then it is left alone.
+UNUSED_OPTIONAL = ("cryptography", "psycopg")
 
 
 def prepare(config: Config) -> Archive:
@@ -97,7 +105,8 @@ async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
     posts: asyncio.Future[PostSchedule | None] | None = None
     try:
         if config.telegram is not None:
-            from bot.telegram.adapter import TelegramAdapter
+            with without_unused_optional():
+                from bot.telegram.adapter import TelegramAdapter
 
             urls = telegram_urls(config.telegram.base_url)
             adapter = TelegramAdapter(
@@ -109,7 +118,8 @@ async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
             tasks.append(adapter.run(stop))
             senders["telegram"], ready["telegram"] = adapter, adapter.ready
         if config.matrix is not None:
-            from bot.matrix.adapter import MatrixAdapter
+            with without_unused_optional():
+                from bot.matrix.adapter import MatrixAdapter
 
             matrix = MatrixAdapter(router, config.matrix)
             tasks.append(matrix.run(stop))
@@ -171,6 +181,23 @@ def community_settings(
     known = {settings.id for settings in configured}
     stored = [load_community(archive, cid) for cid in community_ids(archive) if cid not in known]
     return [*configured, *stored]
+
+
+@contextlib.contextmanager
+def without_unused_optional() -> Iterator[None]:
+    """While the platform libraries are imported, their optional imports of
+    ``UNUSED_OPTIONAL`` fail as if those packages were not installed (``None`` in
+    ``sys.modules`` is Python's documented way to say so); importing them works again after.
+    Packages already imported are left alone."""
+    blocked = [name for name in UNUSED_OPTIONAL if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
 
 
 def telegram_urls(base_url: str) -> dict[str, str]:

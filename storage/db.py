@@ -91,6 +91,14 @@ class Database:
         """Release every pooled connection."""
         self.engine.dispose()
 
+    def release_connections(self) -> None:
+        """Close the idle pooled connections (connections in use are closed when returned);
+        the next session opens fresh ones with the default settings. An in-memory SQLite
+        database lives in its connection: there this does nothing."""
+        if self.is_sqlite and self.sqlite_path is None:
+            return
+        self.engine.pool.dispose()
+
 
 def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
     @event.listens_for(engine, "connect")

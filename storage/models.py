@@ -280,3 +280,23 @@ class PostedMemory(SQLModel, table=True):
     message_id: int = Field(foreign_key="message.id", ondelete="CASCADE")
     period: str = Field(max_length=32)  # the post's period: the local date, "2026-11-27"
     posted_at: datetime
+
+
+class Steward(SQLModel, table=True):
+    """A person who looks after the community's archive.
+
+    A steward is an ordinary person row (their accounts and consent; no name unless they said
+    yes). ``reason`` says how they became one: ``inviter`` (invited the bot to a Matrix
+    room), ``room_admin`` (power level ≥ 50 in a Matrix room), ``group_admin`` (an
+    administrator of a Telegram group) or ``cli``; ``space_id`` is the chat where that was
+    so (none for ``cli``).
+    """
+
+    __table_args__ = (UniqueConstraint("community_id", "person_id", name="uq_steward_person"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: str = Field(foreign_key="community.id", max_length=64)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    reason: str = Field(max_length=16)
+    space_id: int | None = Field(default=None, foreign_key="space.id")
+    since: datetime

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from storage.models import Prompt
+from storage.models import ConsentEvent, Prompt
 
 
 def add_prompt(session: Session, prompt: Prompt) -> Prompt:
@@ -46,3 +46,20 @@ def mark_answered(session: Session, prompt: Prompt, answer: str, at: datetime) -
     prompt.answer = answer
     prompt.answered_at = at
     session.add(prompt)
+
+
+def message_answer_since(session: Session, prompt: Prompt, person_id: int) -> str | None:
+    """The answer ("yes"/"no") ``person_id`` gave about a keep prompt's message since the
+    prompt was asked, from the ledger; None if they gave none."""
+    entry = session.exec(
+        select(ConsentEvent)
+        .where(
+            ConsentEvent.person_id == person_id,
+            ConsentEvent.field == "message",
+            ConsentEvent.space_id == prompt.space_id,
+            ConsentEvent.platform_message_id == prompt.target_message_id,
+            ConsentEvent.at >= prompt.created_at,
+        )
+        .order_by(col(ConsentEvent.id).desc())
+    ).first()
+    return entry.new_value if entry is not None else None

@@ -6,13 +6,23 @@ author's display name and attribution choice, how many tags it carries).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Select,
+    bindparam,
+    func,
+    or_,
+    select,
+)
 from sqlmodel import Session, col
 
 from storage.models import Consent, Message, Person, Space, Tag
@@ -270,30 +280,48 @@ def messages_in_ranges(
     """
     if not ranges or limit <= 0:
         return []
+    parameters: dict[str, object] = {"community": community_id, "limit": limit}
+    for index, (start, end) in enumerate(ranges):
+        parameters[f"start{index}"] = start
+        parameters[f"end{index}"] = end
+    ids = session.execute(_in_ranges(len(ranges)), parameters).scalars()
+    return message_rows(session, [int(mid) for mid in ids])
+
+
+# The statements of on-this-day and of showing results are built once (per number of ranges)
+# and run with bound values: building one costs more than SQLite takes to answer it.
+
+
+@functools.cache
+def _rows_by_id() -> Select[*tuple[Any, ...]]:
+    return _rows_select().where(col(Message.id).in_(bindparam("ids", expanding=True)))
+
+
+@functools.lru_cache(maxsize=64)
+def _in_ranges(count: int) -> Select[int | None]:
     # Each OR branch repeats the community so that every branch is one range scan of the
     # (community_id, sent_at) index; with the community outside the OR, SQLite scans them all.
+    community: BindParameter[str] = bindparam("community")
     within = or_(
         *(
-            (col(Message.community_id) == community_id)
-            & (col(Message.sent_at) >= start)
-            & (col(Message.sent_at) < end)
-            for start, end in ranges
+            (col(Message.community_id) == community)
+            & (col(Message.sent_at) >= bindparam(f"start{index}"))
+            & (col(Message.sent_at) < bindparam(f"end{index}"))
+            for index in range(count)
         )
     )
-    tags = tag_count()
-    stmt = (
+    return (
         select(col(Message.id))
         .where(within)
-        .order_by(tags.desc(), col(Message.sent_at), col(Message.id))
-        .limit(limit)
+        .order_by(tag_count().desc(), col(Message.sent_at), col(Message.id))
+        .limit(bindparam("limit"))
     )
-    return message_rows(session, [int(mid) for mid in session.execute(stmt).scalars()])
 
 
 def message_rows(session: Session, message_ids: Sequence[int]) -> list[MessageRow]:
     """These kept messages, in the order given (missing ones left out)."""
     if not message_ids:
         return []
-    rows = _to_rows(list(session.execute(_rows_select().where(col(Message.id).in_(message_ids)))))
+    rows = _to_rows(list(session.execute(_rows_by_id(), {"ids": list(message_ids)})))
     by_id = {row.id: row for row in rows}
     return [by_id[i] for i in message_ids if i in by_id]

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from bot.bench.suite import BUDGET
 from bot.cli import app
+from bot.matrix.homeserver import synapse_available
 
 FIGURES = {
     "messages": int,
@@ -54,3 +55,10 @@ def test_bench_json_shape(tmp_path: Path) -> None:
     assert set(report["within_budget"]) == set(BUDGET)
     assert all(v in (True, False, None) for v in report["within_budget"].values())
     assert isinstance(report["notes"], list)
+    # The idle run has both adapters when a local Synapse can be started (the test extras
+    # install it), else Telegram only — and says so in a note.
+    if synapse_available():
+        assert report["run_idle_adapters"] == ["telegram", "matrix"], report["notes"]
+    else:
+        assert report["run_idle_adapters"] == ["telegram"]
+        assert any("Telegram only" in note for note in report["notes"])

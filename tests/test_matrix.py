@@ -1,7 +1,8 @@
 """Matrix end to end: the chat contract on a real Synapse, through the real bot.
 
-A session-scoped Synapse (``tests/matrix_server.py``) runs on 127.0.0.1; each test registers
-fresh accounts, and real matrix-nio clients play the residents in a room the bot is invited to.
+The session's Synapse (the ``synapse`` fixture of conftest.py) runs on 127.0.0.1; each test
+registers fresh accounts, and real matrix-nio clients play the residents in a room the bot is
+invited to.
 The bot is ``run_bots`` (what ``community-memory run`` runs) in this process — and, in one
 test, the real console script in a subprocess. Assertions read the archive through a handle of
 their own. Waiting is polling with a deadline: "the bot handled everything so far" is proven
@@ -21,7 +22,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,24 +55,11 @@ from bot.runner import run_bots
 from storage.db import Database
 from storage.models import HeldMessage, Message, MessageVersion
 from tests.conftest import leftovers, rows
-from tests.matrix_server import Account, Synapse, synapse_available
+from tests.matrix_server import Account, Synapse
 
 TIMEOUT = 20.0
 RUN_BOT = "from bot.cli import main; main()"
 CLIENT_CONFIG = AsyncClientConfig(max_limit_exceeded=0, max_timeouts=2, request_timeout=20)
-
-
-@pytest.fixture(scope="session")
-def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
-    """One Synapse for the whole run."""
-    if not synapse_available():
-        pytest.skip("matrix-synapse is not installed (pip install -e '.[test]')")
-    server = Synapse(tmp_path_factory.mktemp("synapse"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def eventually(

@@ -14,15 +14,17 @@ from sqlalchemy import Column, MetaData, String, inspect
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (the tables on SQLModel.metadata)
-from archiver.archive import open_archive
+from archiver.archive import Archive, open_archive
 from archiver.community import ensure_community
-from archiver.consent import Level
+from archiver.consent import Level, consent_of
 from archiver.errors import StorageError
 from archiver.ingest import ingest_message
 from archiver.recall import search
+from archiver.segmentation import Segmenter
+from archiver.stewards import Appointment, StewardReason, appoint_stewards, is_steward
 from storage.db import Database
 from storage.migrate import _alembic_config, current_revision, head_revision, is_current, upgrade
-from tests.conftest import SETTINGS, message, say
+from tests.conftest import SETTINGS, account, message, say
 
 TABLES = {
     "community",
@@ -38,6 +40,7 @@ TABLES = {
     "tag",
     "post",
     "posted_memory",
+    "steward",
 }
 
 
@@ -158,6 +161,43 @@ def test_downgrade_to_base_and_upgrade_again(db_url: str, db: Database) -> None:
         assert [m.text for m in search(archive, SETTINGS.id, "电梯")] == ["电梯修好了"]
     finally:
         archive.close()
+
+
+def test_an_archive_from_before_stewards_opens_and_upgrades(
+    db_url: str, db: Database, segmenter: Segmenter
+) -> None:
+    """An archive at 0003 (the release before stewards), with people and kept messages, is
+    upgraded by ``open_archive``: its data intact, the steward table there and working; and
+    0004 goes down again without touching the rest."""
+    assert upgrade(db, "0003") == (None, "0003")
+    before = Archive(db=db, segmenter=segmenter)  # as the earlier release wrote it
+    ensure_community(before, SETTINGS)
+    say(before, 1, Level.ALL, name="王阿姨")
+    ingest_message(before, message(1, 1, "电梯修好了"))
+    assert "steward" not in table_names(db)
+
+    archive = open_archive(db_url)
+    try:
+        assert current_revision(archive.db) == head_revision() and is_current(archive.db)
+        assert table_names(archive.db) >= TABLES
+        assert [m.text for m in search(archive, SETTINGS.id, "电梯")] == ["电梯修好了"]
+        assert consent_of(archive, SETTINGS.id, account(1)).level is Level.ALL
+        admin = Appointment(account(1), StewardReason.GROUP_ADMIN)
+        assert appoint_stewards(archive, SETTINGS.id, [admin]) == [account(1)]
+        assert is_steward(archive, SETTINGS.id, account(1))
+    finally:
+        archive.close()
+
+    command.downgrade(_alembic_config(db), "0003")
+    assert current_revision(db) == "0003"
+    assert "steward" not in table_names(db) and "message" in table_names(db)
+    upgrade(db)
+    reopened = open_archive(db_url, migrate=False)
+    try:
+        assert [m.text for m in search(reopened, SETTINGS.id, "电梯")] == ["电梯修好了"]
+        assert not is_steward(reopened, SETTINGS.id, account(1))  # went with the table
+    finally:
+        reopened.close()
 
 
 def test_sqlite_pragmas_are_on_for_every_pooled_connection(tmp_path: Any) -> None:

@@ -318,22 +318,21 @@ def test_a_member_joining_a_chat_no_community_lists_is_not_asked(router: Router)
 # --- answering the consent prompt --------------------------------------------------------------
 
 
-def test_the_person_answers_their_prompt_and_may_answer_it_again(
+def test_the_person_answers_their_prompt_once_and_it_closes(
     router: Router, archive: Archive
 ) -> None:
     prompt = one(router.on_message(incoming(ME, "大家好")))
     result = press(router, ME, prompt, "tagged")
-    assert result == ButtonResult(zh("consent_set_tagged"))  # no alert; the prompt stays open
+    assert result == ButtonResult(zh("consent_set_tagged"), close_prompt=True)  # no alert
     assert level(archive, ME) is Level.TAGGED
     assert ledger(archive) == [("level", "tagged", "button", "telegram:1")]
     person = person_of(archive, ME)
     assert person is not None and person.display_name == NAMES[ME]
-    # People change their minds: the same prompt answers again.
-    assert press(router, ME, prompt, "all").notice == zh("consent_set_all")
-    assert level(archive, ME) is Level.ALL
-    unchanged = press(router, ME, prompt, "all")
-    assert unchanged == ButtonResult(zh("consent_unchanged", choice=zh("level_all")))
-    assert len(ledger(archive)) == 2
+    # A second answer to the closed prompt changes nothing (a change of mind is /consent).
+    again = press(router, ME, prompt, "all")
+    assert again == ButtonResult(zh("question_closed"), alert=True, close_prompt=True)
+    assert level(archive, ME) is Level.TAGGED
+    assert len(ledger(archive)) == 1
 
 
 def test_anyone_else_pressing_gets_not_for_you_and_nothing_changes(
@@ -649,8 +648,9 @@ def test_someone_else_pressing_the_keep_prompt_changes_nothing(
 def test_pressing_an_answered_keep_prompt_says_closed(router: Router, archive: Archive) -> None:
     lift, prompt = held_lift(router)
     press(router, BOB, prompt, "yes")
+    closed = ButtonResult(zh("question_closed"), alert=True, close_prompt=True)
     for answer in ("yes", "no"):
-        assert press(router, BOB, prompt, answer) == ButtonResult(zh("question_closed"), alert=True)
+        assert press(router, BOB, prompt, answer) == closed
     assert found(archive, "电梯") == [lift.text] and len(ledger(archive)) == 1
 
 
@@ -738,7 +738,7 @@ def test_on_telegram_the_writing_hand_stands_for_the_keep_emoji(
     assert [t.method for t in rows(archive, Tag)] == ["reaction"]
     prompt = one(router.on_message(incoming(CAROL, "大家好")))
     assert react(router, CAROL, posted(archive, prompt), "✍") == ButtonResult(
-        zh("consent_set_tagged")
+        zh("consent_set_tagged"), close_prompt=True
     )
     assert level(archive, CAROL) is Level.TAGGED
 
@@ -765,7 +765,7 @@ def test_a_reaction_on_a_consent_prompt_is_an_answer_never_a_tag(
     assert react(router, BOB, bot_message, emoji) == ButtonResult(zh("not_for_you"), alert=True)
     assert level(archive, ME) is Level.UNKNOWN and ledger(archive) == []
     result = react(router, ME, bot_message, emoji)
-    assert result == ButtonResult(zh(f"consent_set_{chosen}"))
+    assert result == ButtonResult(zh(f"consent_set_{chosen}"), close_prompt=True)
     assert level(archive, ME) is Level(chosen)
     assert ledger(archive) == [("level", chosen, "reaction", "telegram:1")]
     assert rows(archive, Tag) == []
@@ -872,7 +872,9 @@ def test_forget_answered_no_erases_nothing(router: Router, archive: Archive) -> 
         zh("forget_cancelled"), close_prompt=True
     )
     assert len(found(archive, "电梯")) == 3
-    assert press(router, ME, confirm, "yes") == ButtonResult(zh("question_closed"), alert=True)
+    assert press(router, ME, confirm, "yes") == ButtonResult(
+        zh("question_closed"), alert=True, close_prompt=True
+    )
     assert len(found(archive, "电梯")) == 3
 
 

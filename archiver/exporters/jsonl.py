@@ -2,9 +2,10 @@
 
 One JSON object per line, each with a ``type``, in a fixed order: ``community`` (with the
 schema version), ``space``, ``person``, ``consent_event``, ``story``, ``message``,
-``message_version``, ``tag``, ``post``. Only what the community keeps goes out: held messages
-(their authors have not said yes) and the tags waiting on them are not the community's and are
-never exported, and a person's display name is written only while they have said yes.
+``message_version``, ``tag``, ``post``, ``steward``. Only what the community keeps goes out:
+held messages (their authors have not said yes) and the tags waiting on them are not the
+community's and are never exported, and a person's display name is written only while they
+have said yes.
 
 The export streams: messages, versions and tags are read page by page by id inside one
 database snapshot and written as they come, so memory stays flat for a million messages and
@@ -30,6 +31,7 @@ from archiver.archive import Archive
 from archiver.consent import Level
 from archiver.errors import CommunityMemoryError, UnknownCommunityError
 from storage import communities, dump, people
+from storage import stewards as steward_store
 from storage.dump import as_utc, as_utc_or_none
 
 SCHEMA = 1
@@ -53,6 +55,7 @@ class ExportReport:
     message_versions: int = 0
     tags: int = 0
     posts: int = 0
+    stewards: int = 0
     bytes: int = 0
 
     @property
@@ -67,6 +70,7 @@ class ExportReport:
             + self.message_versions
             + self.tags
             + self.posts
+            + self.stewards
         )
 
     def summary(self) -> str:
@@ -74,7 +78,8 @@ class ExportReport:
         return (
             f"{self.community_id} → {self.path}: {self.messages} messages, "
             f"{self.message_versions} earlier versions, {self.tags} tags, {self.stories} stories, "
-            f"{self.people} people, {self.consent_events} consent entries, {self.posts} posts "
+            f"{self.people} people, {self.consent_events} consent entries, {self.posts} posts, "
+            f"{self.stewards} stewards "
             f"({self.lines} lines, {self.bytes:,} bytes)"
         )
 
@@ -92,6 +97,7 @@ class ExportReport:
             "message_versions": self.message_versions,
             "tags": self.tags,
             "posts": self.posts,
+            "stewards": self.stewards,
             "bytes": self.bytes,
         }
 
@@ -233,6 +239,7 @@ class _Writer:
         self.versions()
         self.tags()
         self.posts()
+        self.stewards()
 
     def community(self) -> None:
         row = communities.get_community(self.session, self.community_id)
@@ -421,3 +428,20 @@ class _Writer:
                 }
             )
             self.report.posts += 1
+
+    def stewards(self) -> None:
+        # Last, so that this line type, added within schema 1, comes after everything an
+        # earlier reader knows.
+        for steward in steward_store.list_stewards(self.session, self.community_id):
+            self.line(
+                {
+                    "type": "steward",
+                    "person": steward.person_id,
+                    "reason": steward.reason,
+                    "space": None
+                    if steward.space_id is None
+                    else self.space_keys[steward.space_id],
+                    "since": _time(steward.since),
+                }
+            )
+            self.report.stewards += 1

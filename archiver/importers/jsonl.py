@@ -4,9 +4,9 @@ Two passes over the file. The first (``archiver.importers.jsonl_check``) checks 
 JSON, keys and their types, the order of line types, every reference (a message's author, space
 and ledger entry …) — and writes nothing: a file that fails is refused whole, with its file name
 and line number. The second, here, writes: first, in one transaction, the community, its
-spaces, people, consent ledger, stories and post log; then messages, earlier versions and tags
-in batches, one transaction per batch, so a crash keeps the finished batches and a rerun adds
-only what is missing.
+spaces, people, consent ledger, stories, post log and stewards; then messages, earlier versions
+and tags in batches, one transaction per batch, so a crash keeps the finished batches and a
+rerun adds only what is missing.
 
 Ids are the file's own; every row gets a new id in the archive, and references are remapped
 through natural keys: spaces by ``platform:chat_id``, people by any of their accounts, ledger
@@ -37,6 +37,7 @@ from archiver.events import AccountRef
 from archiver.importers.jsonl_check import Checker, Plan, check_file, scan
 from storage import communities, dump, people
 from storage import messages as message_store
+from storage import stewards as steward_store
 from storage.dump import as_utc
 from storage.models import ConsentEvent, Message, MessageVersion, Post, Tag
 
@@ -66,6 +67,7 @@ class JsonlImportReport:
     message_versions: int = 0
     tags: int = 0
     posts: int = 0
+    stewards: int = 0
 
     @property
     def added(self) -> int:
@@ -80,6 +82,7 @@ class JsonlImportReport:
             + self.message_versions
             + self.tags
             + self.posts
+            + self.stewards
         )
 
     def summary(self) -> str:
@@ -96,7 +99,7 @@ class JsonlImportReport:
             f"{self.message_versions} earlier versions, {self.tags} tags, {self.stories} stories, "
             f"{self.people} new people ({self.people_matched} known), "
             f"{self.consent_events} consent entries ({self.consent_events_matched} known), "
-            f"{self.posts} posts"
+            f"{self.posts} posts, {self.stewards} stewards"
         )
 
     def to_json(self) -> dict[str, object]:
@@ -117,6 +120,7 @@ class JsonlImportReport:
             "message_versions": self.message_versions,
             "tags": self.tags,
             "posts": self.posts,
+            "stewards": self.stewards,
             "added": self.added,
         }
 
@@ -179,7 +183,7 @@ def _unchanged(path: Path, before: tuple[int, int]) -> None:
 
 
 def _restore_setup(session: Session, plan: Plan, target: str, report: JsonlImportReport) -> _Ids:
-    """Community, spaces, people, ledger, consent, stories and posts, in the caller's
+    """Community, spaces, people, ledger, consent, stories, posts and stewards, in the caller's
     transaction; raises (so nothing is written) on a conflict with the archive."""
     ids = _Ids()
     now = datetime.now(UTC)
@@ -235,6 +239,17 @@ def _restore_setup(session: Session, plan: Plan, target: str, report: JsonlImpor
             for post in plan.posts
         ],
     )
+    for steward in plan.stewards:
+        space = steward["space"]
+        if steward_store.add_steward(
+            session,
+            target,
+            ids.people[steward["person"]],
+            reason=steward["reason"],
+            since=steward["since"] or now,
+            space_id=None if space is None else ids.spaces[space],
+        ):
+            report.stewards += 1
     return ids
 
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from archiver.consent import Attribution, Level
 from archiver.errors import CommunityMemoryError, ImportFormatError
 from archiver.events import PLATFORMS, AccountRef
+from archiver.stewards import StewardReason
 
 SCHEMA = 1
 ORDER = (
@@ -31,6 +32,8 @@ ORDER = (
     "message_version",
     "tag",
     "post",
+    # Added within schema 1 (an addition: last, after everything an earlier reader knows).
+    "steward",
 )
 LEDGER_FIELDS = ("level", "attribution", "message", "erasure")
 
@@ -148,6 +151,12 @@ _SPECS: dict[str, dict[str, _Key]] = {
         "created_at": _Key("time"),
         "sent_at": _opt("time"),
     },
+    "steward": {
+        "person": _Key("int"),
+        "reason": _Key("str", max_len=16),
+        "space": _opt("str"),
+        "since": _opt("time"),
+    },
 }
 
 
@@ -223,6 +232,7 @@ class Plan:
     ledger: dict[int, dict[str, Any]] = field(default_factory=dict)
     stories: dict[int, dict[str, Any]] = field(default_factory=dict)
     posts: list[dict[str, Any]] = field(default_factory=list)
+    stewards: list[dict[str, Any]] = field(default_factory=list)
     lines: int = 0
 
 
@@ -238,6 +248,7 @@ class Checker:
         self.version_ids: set[int] = set()
         self.tag_ids: set[int] = set()
         self.post_keys: set[tuple[str, str]] = set()
+        self.steward_people: set[int] = set()
 
     def check(self, record: Any) -> tuple[str, dict[str, Any]]:
         """The line's type and cleaned values; ``_LineError`` if it is wrong."""
@@ -392,6 +403,22 @@ class Checker:
             raise _LineError(f"post {key[0]} {key[1]} is already on an earlier line")
         self.post_keys.add(key)
         self.plan.posts.append(values)
+
+    def _steward(self, values: dict[str, Any]) -> None:
+        pid = values["person"]
+        if pid not in self.plan.people:
+            raise _LineError(f"steward: no person {pid} in the file")
+        if pid in self.steward_people:
+            raise _LineError(f"steward: person {pid} is already on an earlier steward line")
+        reasons = [reason.value for reason in StewardReason]
+        if values["reason"] not in reasons:
+            raise _LineError(
+                f"steward {pid}: reason {values['reason']!r} is not one of {', '.join(reasons)}"
+            )
+        if values["space"] is not None and values["space"] not in self.plan.spaces:
+            raise _LineError(f"steward {pid}: no space {values['space']} in the file")
+        self.steward_people.add(pid)
+        self.plan.stewards.append(values)
 
     def _space_of(self, values: dict[str, Any], what: str) -> None:
         if values["space"] not in self.plan.spaces:

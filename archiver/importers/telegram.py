@@ -12,12 +12,12 @@ transaction per batch, so a crash keeps every finished batch and a rerun skips w
 (``already``). Three stages overlap, on both cores:
 
 1. reading (``archiver.importers.telegram_reading``): the export is streamed, its entries are
-   parsed and decided and cut into batches — for an export of ``READER_PROCESS_MIN_BYTES`` or
-   more in a worker process (parsing JSON holds the GIL and is about half the work), else
-   here. A JSON error deep in the file is found only when reading reaches it: the import stops
-   there like after a crash;
-2. the main thread asks, for each batch, which messages the chat already keeps and cuts the
-   words of the others (a rerun cuts nothing);
+   parsed and decided, the words of what is kept are cut, and the result goes in batches —
+   for an export of ``READER_PROCESS_MIN_BYTES`` or more in a worker process (parsing and
+   cutting hold the GIL and are about half the work), else here. A JSON error deep in the file
+   is found only when reading reaches it: the import stops there like after a crash;
+2. the main thread asks, for each batch, which messages the chat already keeps, and turns the
+   others into rows;
 3. a writer thread writes the batch — bulk inserts through ``storage.imports``, no ORM
    object or SQLAlchemy type processing per row — while the main thread prepares the next
    one. SQLite updates its B-trees and FTS5 index without holding the GIL and PostgreSQL
@@ -49,6 +49,7 @@ from archiver.importers.telegram_reading import (
 from archiver.importers.telegram_reading import (
     Batch,
     batches_in_worker,
+    collector_paused,
     decided_batches,
 )
 from storage import communities, imports, people
@@ -134,17 +135,24 @@ def import_telegram(
     writer = _Writer(archive, community_id, space_id, known, names, report, progress)
     if export.path.stat().st_size >= READER_PROCESS_MIN_BYTES:
         batches = batches_in_worker(
-            export.path, export.local_tz, consenting, community.keep_emoji, batch_size
+            export.path,
+            export.local_tz,
+            consenting,
+            community.keep_emoji,
+            batch_size,
+            archive.segmenter.words,
         )
     else:
-        batches = decided_batches(export, consenting, community.keep_emoji, batch_size)
+        cut = archive.segmenter.index_tokens
+        batches = decided_batches(export, consenting, community.keep_emoji, batch_size, cut)
     last = Batch()
     try:
-        for batch in batches:
-            last = batch
-            report.malformed_examples.extend(batch.malformed_examples)
-            writer.submit(batch)
-        writer.finish()
+        with collector_paused():
+            for batch in batches:
+                last = batch
+                report.malformed_examples.extend(batch.malformed_examples)
+                writer.submit(batch)
+            writer.finish()
         if report.kept:
             with archive.db.write() as session:
                 imports.refresh_statistics(session)
@@ -215,22 +223,23 @@ class _Writer:
             self._committed(seen)
 
     def close(self) -> None:
-        """Let the batch in flight end (commit or roll back) and stop the thread."""
+        """Let the batch in flight end (commit or roll back), stop the thread, and close the
+        connections tuned for bulk writing (the next use opens them with the defaults)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+            self.archive.db.release_connections()
 
     def _committed(self, seen: int) -> None:
         if self.progress is not None:
             self.progress(seen)
 
     def _prepare(self, batch: Batch) -> None:
-        """Skip what the chat already keeps; cut the words of the rest (outside any write
+        """Skip what the chat already keeps; the rest become rows (outside any write
         transaction, so live writers are not kept waiting)."""
         with self.archive.db.read() as session:
             already = imports.kept_ids(
                 session, self.space_id, [message[0] for message in batch.messages]
             )
-        cut = self.archive.segmenter.index_tokens
         community_id, space_id, now = self.community_id, self.space_id, datetime.now(UTC)
         batch.rows = [
             (  # in storage.imports.MESSAGE_COLUMNS order
@@ -242,7 +251,7 @@ class _Writer:
                 sent_at,
                 edited_at,
                 text,
-                cut(text),
+                tokens,
                 reply_to,
                 media_kind,
                 SOURCE,
@@ -253,6 +262,7 @@ class _Writer:
                 sent_at,
                 edited_at,
                 text,
+                tokens,
                 reply_to,
                 media_kind,
                 person_id,
@@ -268,6 +278,8 @@ class _Writer:
         }
         new_taggers: dict[str, KnownAccount] = {}
         with self.archive.db.write() as session:
+            if self._pool is not None:  # an archive in a file: undone in close()
+                imports.tune_for_bulk(session)
             inserted = imports.insert_messages(session, batch.rows)
             tags = self._write_tags(session, batch.taggers, new_taggers)
             imports.set_display_names(session, names)

@@ -1,20 +1,25 @@
-"""Reading a Telegram export for ``import telegram``: parse, decide consent, cut into batches.
+"""Reading a Telegram export for ``import telegram``: parse, decide consent, cut the words of
+what is kept, and hand it over in batches.
 
 This is the importer's first stage (``archiver.importers.telegram`` writes what it yields). It
 needs no database: the consent decisions come in as a plain dict, so the stage can run in a
-worker process. For a large export it does: parsing JSON is about half of an import's work and
-holds the GIL, so on a second core it overlaps with word cutting and writing
-(:func:`batches_in_worker`). Batches travel pickled through a pipe, one at a time, so the
-worker runs at most a batch or two ahead and memory stays bounded.
+worker process. For a large export it does (:func:`batches_in_worker`): parsing and cutting
+words hold the GIL, and on a second core they overlap with the importer's writing, which
+SQLite does mostly without the GIL. The split is by measure (docs/benchmark.md): reading plus
+cutting is about half of an import's CPU time, writing with its full-text index the other
+half. Batches travel pickled through a pipe, one at a time, so the worker runs at most a batch
+or two ahead and memory stays bounded.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from archiver.errors import CommunityMemoryError, ImportFormatError
 from archiver.importers.telegram_export import MalformedEntry, TelegramExport, open_export
+from archiver.segmentation import Segmenter
 
 MALFORMED_EXAMPLES = 5
 
@@ -29,9 +35,11 @@ Consenting = dict[str, tuple[int, int, bool]]
 """author id → (person id, the ledger entry allowing it, kept only when tagged) of those who
 said yes"""
 
-KeptMessage = tuple[str, datetime, "datetime | None", str, "str | None", "str | None", int, int]
-"""(platform id, sent_at, edited_at, text, reply_to, media_kind, author's person id, the
-ledger entry that allows keeping it)"""
+KeptMessage = tuple[
+    str, datetime, "datetime | None", str, str, "str | None", "str | None", int, int
+]
+"""(platform id, sent_at, edited_at, text, its index tokens, reply_to, media_kind, author's
+person id, the ledger entry that allows keeping it)"""
 
 
 @dataclass(slots=True)
@@ -55,11 +63,16 @@ class Batch:
 
 
 def decided_batches(
-    export: TelegramExport, consenting: Consenting, keep_emoji: str, batch_size: int
+    export: TelegramExport,
+    consenting: Consenting,
+    keep_emoji: str,
+    batch_size: int,
+    cut: Callable[[str], str],
 ) -> Iterator[Batch]:
     """The export's entries decided and cut into batches of at most ``batch_size`` kept
     messages (or ``4 × batch_size`` entries, so a mostly refused export still shows progress).
-    Only what the consent model keeps is in them; everything else is only counted."""
+    Only what the consent model keeps is in them, with its words cut by ``cut`` (the
+    segmenter's ``index_tokens``); everything else is only counted."""
     batch = Batch()
     pending = batch.messages
     seen = not_consented = malformed = 0
@@ -104,6 +117,7 @@ def decided_batches(
                 entry.sent_at,
                 entry.edited_at,
                 entry.text,
+                cut(entry.text),
                 entry.reply_to,
                 entry.media_kind,
                 person_id,
@@ -123,6 +137,7 @@ def batches_in_worker(
     consenting: Consenting,
     keep_emoji: str,
     batch_size: int,
+    words: Sequence[str] = (),
 ) -> Iterator[Batch]:
     """:func:`decided_batches` of the export at ``path``, computed in a worker process.
 
@@ -142,7 +157,8 @@ def batches_in_worker(
     assert worker.stdin is not None and worker.stdout is not None
     try:
         with worker.stdin:
-            pickle.dump((str(path), local_tz.key, consenting, keep_emoji, batch_size), worker.stdin)
+            arguments = (str(path), local_tz.key, consenting, keep_emoji, batch_size, list(words))
+            pickle.dump(arguments, worker.stdin)
         while True:
             try:
                 message = pickle.load(worker.stdout)
@@ -167,14 +183,33 @@ def batches_in_worker(
         worker.wait()
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while batches are read or written.
+
+    Reading and writing create millions of short-lived tuples, strings and datetimes, none in
+    reference cycles (reference counting frees them), yet every 700 new containers trigger a
+    collection that walks the young ones: about a tenth of an import's time for nothing.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _work() -> None:
     """The worker (``python -m archiver.importers.telegram_reading``): read the arguments,
     send every batch, then ``done`` (or what went wrong)."""
-    path, zone, consenting, keep_emoji, batch_size = pickle.load(sys.stdin.buffer)
+    gc.disable()  # see collector_paused: the worker only reads, decides and sends
+    path, zone, consenting, keep_emoji, batch_size, words = pickle.load(sys.stdin.buffer)
     out = sys.stdout.buffer
     try:
         export = open_export(Path(path), local_tz=ZoneInfo(zone))
-        for batch in decided_batches(export, consenting, keep_emoji, batch_size):
+        cut = Segmenter(words).index_tokens
+        for batch in decided_batches(export, consenting, keep_emoji, batch_size, cut):
             pickle.dump(("batch", batch), out, pickle.HIGHEST_PROTOCOL)
             out.flush()
         pickle.dump(("done",), out)

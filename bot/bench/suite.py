@@ -9,8 +9,9 @@ One run, on a deterministic synthetic community (``bot.bench.synthetic``):
   results), newest first;
 - on-this-day latency;
 - the weekly digest for a 10,000-message week, picture included;
-- peak RSS of each phase, and of an idle ``community-memory run`` against the local Bot API
-  emulator.
+- peak RSS of each phase, and of an idle ``community-memory run`` with both adapters
+  configured: Telegram on the local Bot API emulator, Matrix on a throwaway local Synapse when
+  ``matrix-synapse`` is installed (``run_idle_adapters`` says which ran).
 
 Figures are named with their units (``import_msgs_per_s``, ``search_p95_ms``) and stay stable,
 so runs can be compared over time. Nothing here is asserted: the budget is read, not enforced.
@@ -18,13 +19,11 @@ so runs can be compared over time. Nothing here is asserted: the budget is read,
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import random
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -408,53 +407,15 @@ def _digest_phase(folder: Path, db_url: str | None, result: BenchResult) -> None
 
 
 def _idle_run_phase(folder: Path, result: BenchResult) -> None:
-    """``community-memory run`` as a real subprocess, idle, against the Bot API emulator."""
-    from bot.emulator import BotApiEmulator
+    """``community-memory run`` as a real subprocess, idle, with both adapters configured
+    (Telegram on the Bot API emulator, Matrix on a local Synapse when it is installed): see
+    ``bot/bench/idle_run.py``."""
+    from bot.bench.idle_run import measure_idle_run
 
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    emulator = BotApiEmulator(privacy_mode=False)
-    asyncio.run_coroutine_threadsafe(emulator.start(), loop).result(10)
-    process: subprocess.Popen[bytes] | None = None
-    try:
-        config = folder / "run.toml"
-        config.write_text(
-            f'[storage]\nurl = "sqlite:///{folder / "run.db"}"\n\n'
-            f'[telegram]\ntoken = "{emulator.token}"\nbase_url = "{emulator.base_url}"\n',
-            encoding="utf-8",
-        )
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from bot.cli import main; main()",
-                "--config",
-                str(config),
-                "run",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        asyncio.run_coroutine_threadsafe(emulator.wait_until_polling(timeout=30), loop).result(35)
-        with RssSampler(process.pid, interval=0.1) as rss:
-            time.sleep(2.0)
-        result.figures["run_idle_rss_mb"] = rss.peak_mb
-        result.notes.append("run idle: Telegram only (the Matrix adapter is not in this release)")
-    except Exception as exc:  # a measurement, not a test: report what went wrong
-        result.figures["run_idle_rss_mb"] = None
-        result.notes.append(f"run idle: could not measure ({exc})")
-    finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        asyncio.run_coroutine_threadsafe(emulator.stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
+    idle = measure_idle_run(folder, lambda pid: RssSampler(pid, interval=0.1))
+    result.figures["run_idle_rss_mb"] = idle.rss_mb
+    result.figures["run_idle_adapters"] = idle.adapters
+    result.notes.extend(idle.notes)
 
 
 def to_json_text(result: BenchResult) -> str:

@@ -205,6 +205,31 @@ class BotApiEmulator:
         self._world.deliver_message(message)
         return message
 
+    def promote_member(self, chat: Chat, user: User, *, by: User | None = None) -> None:
+        """``by`` (default: the owner) makes ``user`` an administrator. As in the emulated
+        rights (``can_promote_members`` is off for administrators), only the owner can; an
+        administrator bot that asked for ``chat_member`` updates is told."""
+        self._change_rank(chat, user, "administrator", by)
+
+    def demote_member(self, chat: Chat, user: User, *, by: User | None = None) -> None:
+        """``by`` (default: the owner) makes the administrator ``user`` an ordinary member."""
+        self._change_rank(chat, user, "member", by)
+
+    def _change_rank(self, chat: Chat, user: User, status: MemberStatus, by: User | None) -> None:
+        member = self._present(chat, user)
+        owner = self._owner(chat)
+        actor = by or owner
+        self._present(chat, actor)
+        if actor is not owner:
+            raise ValueError(f"only the owner of {chat.title} can promote or demote members")
+        if member.status == "creator":
+            raise ValueError(f"{user.full_name} owns {chat.title}")
+        if member.status == status:
+            raise ValueError(f"{user.full_name} is already {status} of {chat.title}")
+        old = member.to_api()
+        chat.members[user.id] = Member(user=user, status=status, joined_seq=member.joined_seq)
+        self._world.deliver_member_change(chat, actor, old, chat.members[user.id].to_api())
+
     def add_bot_to_group(self, chat: Chat, *, by: User, admin: bool = False) -> Message:
         """``by`` adds the bot (as an administrator if ``admin``). The bot gets
         ``my_chat_member`` and the service message; it never gets earlier messages."""

@@ -63,12 +63,19 @@ def get_chat_member(world: World, p: Params) -> Any:
 
 
 def get_chat_administrators(world: World, p: Params) -> Any:
-    """``getChatAdministrators``: the owner and the administrators."""
+    """``getChatAdministrators``: the owner and the administrators (only the owner when
+    nobody was promoted). As on Telegram, bots other than this one are left out unless
+    ``return_bots``; any member bot may ask, administrator or not."""
     chat = world.find_chat(p.chat_id())
     if chat.type == "private":
         raise errors.bad_request(errors.NO_ADMINS_IN_PRIVATE)
     rules.check_is_member(chat, world.bot)
-    return [member.to_api() for member in chat.members.values() if member.is_admin]
+    with_bots = p.boolean("return_bots")
+    return [
+        member.to_api()
+        for member in chat.members.values()
+        if member.is_admin and (with_bots or not member.user.is_bot or member.user is world.bot)
+    ]
 
 
 def get_chat_member_count(world: World, p: Params) -> Any:

@@ -78,7 +78,16 @@ def read_reply_markup(p: Params) -> dict[str, Any] | None:
                         raise errors.bad_request(errors.BUTTON_DATA_INVALID)
                 elif not any(action in button for action in _BUTTON_ACTIONS):
                     raise errors.bad_request(errors.TEXT_BUTTONS_UNALLOWED)
+        if not any(rows):
+            return None  # an inline keyboard without buttons is no keyboard
     return markup
+
+
+def _edited_markup(p: Params) -> dict[str, Any] | None:
+    """The keyboard an edit leaves: the one given, or none when ``reply_markup`` is left
+    out, empty (``{}``) or a keyboard without buttons — Telegram's way to remove one."""
+    markup = read_reply_markup(p)
+    return markup if markup else None
 
 
 def _writable_chat(world: World, p: Params) -> Chat:
@@ -182,7 +191,7 @@ def _own_message(world: World, p: Params, not_found: str) -> Message:
 def edit_message_text(world: World, p: Params) -> Any:
     """``editMessageText`` (leaving out ``reply_markup`` removes the inline keyboard)."""
     text, entities = _formatted(world, p, "text", caption=False)
-    markup = read_reply_markup(p)
+    markup = _edited_markup(p)
     message = _own_message(world, p, errors.EDIT_NOT_FOUND)
     if message.text is None:
         raise errors.bad_request(errors.NO_TEXT_TO_EDIT)
@@ -197,7 +206,7 @@ def edit_message_text(world: World, p: Params) -> Any:
 def edit_message_caption(world: World, p: Params) -> Any:
     """``editMessageCaption``."""
     caption, entities = _formatted(world, p, "caption", caption=True)
-    markup = read_reply_markup(p)
+    markup = _edited_markup(p)
     message = _own_message(world, p, errors.EDIT_NOT_FOUND)
     if message.photo is None:
         raise errors.bad_request(errors.NO_CAPTION_TO_EDIT)
@@ -213,7 +222,7 @@ def edit_message_caption(world: World, p: Params) -> Any:
 
 def edit_message_reply_markup(world: World, p: Params) -> Any:
     """``editMessageReplyMarkup`` (no ``reply_markup`` removes the keyboard)."""
-    markup = read_reply_markup(p)
+    markup = _edited_markup(p)
     message = _own_message(world, p, errors.EDIT_NOT_FOUND)
     if message.reply_markup == markup:
         raise errors.bad_request(errors.NOT_MODIFIED)

@@ -2,7 +2,8 @@
 
 Room events become ``Incoming`` messages, edits, redactions, reactions and joins for the shared
 router; its ``Reply``s become ``m.notice`` messages (prompts get their ✅/📌/❌ answers as the
-bot's own reactions, for residents to tap). The sync loop is our own, around
+bot's own reactions, for residents to tap, and are edited to say how they were answered once
+they are). The sync loop is our own, around
 ``AsyncClient.sync``, so that the sync token is saved in ``matrix.store_dir`` only after every
 event of that sync was handled — and so after its row was committed. A restart resumes from the
 saved token; a ``limited`` timeline (more happened than one sync carries) is filled by paging
@@ -36,6 +37,7 @@ from nio import (
     MessageDirection,
     RoomCreateError,
     RoomGetEventError,
+    RoomGetStateError,
     RoomGetStateEventError,
     RoomMessagesError,
     RoomPreset,
@@ -50,9 +52,11 @@ from archiver.errors import ConfigError, StorageError
 from archiver.events import DeleteEvent, EditEvent, MessageEvent
 from archiver.prompts import attach_message, prompt_for_message
 from archiver.reactions import is_keep
-from bot.chat import ButtonResult, Incoming, Reaction, Reply
+from archiver.stewards import Appointment, StewardReason
+from bot.chat import ButtonResult, Incoming, Reaction, Reply, SendRefusedError
 from bot.config import MatrixConfig
 from bot.matrix import events as mx
+from bot.matrix.power import room_admins
 from bot.matrix.store import MatrixStore
 from bot.router import KEEP_HASHTAG, NO, TAGGED, YES, Router
 
@@ -363,7 +367,14 @@ class MatrixAdapter:
         """Accept every invite: a direct chat becomes the person's private room with the bot;
         any other room joins the archive (a community of its own if none lists it)."""
         for room_id, info in response.rooms.invite.items():
-            state = [event.source for event in info.invite_state]
+            # nio's invite member events keep their content apart (it pops it off the
+            # source): put it back, or a direct chat's ``is_direct`` is never seen.
+            state = [
+                {**event.source, "content": event.content}
+                if isinstance(getattr(event, "content", None), dict)
+                else event.source
+                for event in info.invite_state
+            ]
             mine: mx.Event = next(
                 (
                     e
@@ -387,8 +398,28 @@ class MatrixAdapter:
                 ),
                 None,
             )
-            replies = await self._call(self.router.on_bot_added, mx.chat(room_id), title)
+            stewards = await self._room_stewards(room_id, mine.get("sender"))
+            replies = await self._call(self.router.on_bot_added, mx.chat(room_id), title, stewards)
             await self._send_all(replies)
+
+    async def _room_stewards(self, room_id: str, inviter: object) -> list[Appointment]:
+        """The first stewards of a room the bot has just joined: whoever invited it, then
+        every joined member with power level >= 50 (not the bot). What the homeserver
+        cannot tell now leaves only the inviter: the bot still joins and greets."""
+        found: list[Appointment] = []
+        if isinstance(inviter, str) and inviter and inviter != self.user_id:
+            found.append(Appointment(mx.account(inviter), StewardReason.INVITER))
+        try:
+            state = await self.client.room_get_state(room_id)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("matrix: could not read the admins of %s: %s", room_id, exc)
+            return found
+        if isinstance(state, RoomGetStateError):
+            log.warning("matrix: could not read the admins of %s: %s", room_id, state)
+            return found
+        for user_id in room_admins(state.events, exclude=self.user_id):
+            found.append(Appointment(mx.account(user_id), StewardReason.ROOM_ADMIN))
+        return found
 
     async def _handle_event(self, room_id: str, event: mx.Event) -> None:
         """One timeline event. Errors from the archive propagate (the sync is tried again);
@@ -433,7 +464,12 @@ class MatrixAdapter:
             await self._on_reaction(room_id, event)
         elif kind == mx.REDACTION:
             target = mx.redacted_id(event)
-            if target is not None and not self.store.is_direct(room_id):
+            if target is None or self.store.is_direct(room_id):
+                return
+            tagged = self.store.reactions.get(target)
+            if tagged is not None and tagged.get("room_id") == room_id:
+                await self._on_reaction_redacted(room_id, target, tagged)
+            else:
                 await self._call(
                     self.router.on_delete,
                     DeleteEvent(mx.chat(room_id), target, by=mx.account(sender)),
@@ -544,27 +580,77 @@ class MatrixAdapter:
                 target=target,
             ),
         )
+        if prompt is None:
+            # A keep reaction: remembered, so that its redaction (which names only this
+            # event) can take its tag back.
+            self.store.remember_reaction(str(event["event_id"]), room_id, target_id, sender, emoji)
         if isinstance(result, ButtonResult):
-            # An answer: confirmed in the room. Someone else's reaction on the prompt (or on
-            # a closed one) changes nothing and says nothing.
+            # An answer: confirmed in the room, and the prompt closed. Someone else's reaction
+            # on the prompt changes nothing and says nothing; the prompt stays open.
             if not result.alert:
                 await self._send_all([Reply(room, result.notice, reply_to=target_id)])
+            if result.close_prompt:
+                await self._close_prompt(room_id, target_id)
             await self._send_all(list(result.replies))
         else:
             await self._send_all(result)
 
+    async def _on_reaction_redacted(
+        self, room_id: str, reaction_id: str, tagged: dict[str, str]
+    ) -> None:
+        """A keep reaction was redacted (by its sender or a moderator): the tag it made is
+        taken back, as its sender's ``unkeep`` would."""
+        await self._call(
+            self.router.on_reaction_removed,
+            Reaction(
+                chat=mx.chat(room_id),
+                message_id=tagged.get("message_id", ""),
+                by=mx.account(tagged.get("sender", "")),
+                by_name=None,
+                emoji=tagged.get("emoji", ""),
+            ),
+        )
+        self.store.forget_reaction(reaction_id)
+
+    async def _close_prompt(self, room_id: str, prompt_id: str) -> None:
+        """Edit an answered prompt's notice (``m.replace``) so that it says how it was
+        answered instead of offering answers. Once only: a notice the homeserver already
+        shows edited was closed before (its answer came again after a restart, or a second
+        answer came)."""
+        note = await self._call(self.router.closed_prompt_text, mx.chat(room_id), prompt_id)
+        if note is None:
+            return
+        raw = await self._fetch_event(room_id, prompt_id)
+        if raw is not None and mx.replaced(raw):
+            return
+        original = raw
+        if raw is not None and raw.get("type") == mx.ENCRYPTED:
+            original = self._decrypt(room_id, raw)
+        try:
+            await self._send_event(
+                room_id, mx.MESSAGE, mx.closed_prompt_content(prompt_id, original, note)
+            )
+        except SendRefusedError as exc:
+            log.warning("matrix: could not close prompt %s: %s", prompt_id, exc)
+
     # --- reading --------------------------------------------------------------------------------
 
     async def _get_event(self, room_id: str, event_id: str) -> mx.Event | None:
-        """One event of the room as the server has it (edits bundled), or None."""
+        """One event of the room as the server has it (edits bundled), decrypted, or None."""
+        source = await self._fetch_event(room_id, event_id)
+        if source is not None and source.get("type") == mx.ENCRYPTED:
+            return self._decrypt(room_id, source)
+        return source
+
+    async def _fetch_event(self, room_id: str, event_id: str) -> mx.Event | None:
+        """One event of the room exactly as the server has it (still encrypted, with its
+        bundled relations in ``unsigned``), or None."""
         answer = await self.client.room_get_event(room_id, event_id)
         if isinstance(answer, RoomGetEventError):
             if answer.status_code in ("M_NOT_FOUND", "M_FORBIDDEN"):
                 return None
             raise MatrixUnavailableError(f"fetching {event_id}: {answer}")
         source: mx.Event = answer.event.source
-        if source.get("type") == mx.ENCRYPTED:
-            return self._decrypt(room_id, source)
         return source
 
     def _name(self, room_id: str, user_id: object) -> str | None:
@@ -582,18 +668,30 @@ class MatrixAdapter:
     # --- sending --------------------------------------------------------------------------------
 
     async def _send_all(self, replies: Sequence[Reply]) -> None:
+        """Answer residents: a reply the room refused, or that could not be sent, is logged
+        and not raised — the event was handled, and the next replies still go."""
         for reply in replies:
-            await self.send(reply)
+            try:
+                await self.send(reply)
+            except (SendRefusedError, MatrixUnavailableError) as exc:
+                log.warning("matrix: a reply was not delivered: %s", exc)
 
     async def send(self, reply: Reply) -> None:
         """Deliver one reply; a private one goes to the person's direct room with the bot
-        (made on first use), then ``confirmation`` in the room."""
+        (made on first use), then ``confirmation`` in the room.
+
+        Raises:
+            SendRefusedError: the homeserver refused it (the bot is not in the room, or may
+                not speak there; a room the bot has left is marked inactive).
+            MatrixUnavailableError: the homeserver could not be reached.
+        """
         if reply.private_to is not None:
             room_id = await self._direct_room(reply.private_to.user_id)
             sent = None
             if room_id is not None:
                 private = Reply(reply.chat, reply.text, buttons=reply.buttons)
-                sent = await self._send_to(room_id, private)
+                with suppress(SendRefusedError):
+                    sent = await self._send_to(room_id, private)
             follow = reply.confirmation if sent else reply.fallback
             if follow is not None:
                 await self.send(follow)
@@ -607,8 +705,6 @@ class MatrixAdapter:
         if reply.picture is not None:
             await self._send_picture(reply.chat.chat_id, reply.picture)
         event_id = await self._send_to(reply.chat.chat_id, reply)
-        if event_id is None:
-            return
         if reply.prompt_id is not None:
             # Attached before the answers are offered, so a fast reaction is recognised.
             await self._call(attach_message, self.router.archive, reply.prompt_id, event_id)
@@ -619,7 +715,7 @@ class MatrixAdapter:
                     mx.reaction_content(event_id, button.emoji),
                 )
 
-    async def _send_picture(self, room_id: str, picture: bytes) -> str | None:
+    async def _send_picture(self, room_id: str, picture: bytes) -> str:
         """Upload a PNG and send it as an ``m.image`` (the text follows as a notice).
 
         Raises:
@@ -649,11 +745,19 @@ class MatrixAdapter:
             body["url"] = answer.content_uri
         return await self._send_event(room_id, mx.MESSAGE, body)
 
-    async def _send_to(self, room_id: str, reply: Reply) -> str | None:
+    async def _send_to(self, room_id: str, reply: Reply) -> str:
         return await self._send_event(room_id, mx.MESSAGE, mx.notice_content(reply))
 
-    async def _send_event(self, room_id: str, kind: str, body: dict[str, Any]) -> str | None:
-        """Send one event, waiting out rate limits; the event id, or None if refused."""
+    async def _send_event(self, room_id: str, kind: str, body: dict[str, Any]) -> str:
+        """Send one event, waiting out rate limits (``M_LIMIT_EXCEEDED``, as long as the
+        homeserver asks, up to SEND_ATTEMPTS times); its event id.
+
+        Raises:
+            SendRefusedError: the homeserver refused it; a room the bot is no longer in is
+                marked inactive (one where it only lacks the power to speak stays active, so
+                a later post goes out once it may speak again).
+            MatrixUnavailableError: the homeserver could not be reached, SEND_ATTEMPTS times.
+        """
         if self.client.olm and room_id not in self.client.rooms:
             await self._learn_room(room_id)
         for attempt in range(1, SEND_ATTEMPTS + 1):
@@ -663,19 +767,39 @@ class MatrixAdapter:
                 )
             except (aiohttp.ClientError, TimeoutError) as exc:
                 log.warning("matrix: sending to %s failed: %s", room_id, exc)
+                if attempt == SEND_ATTEMPTS:
+                    raise MatrixUnavailableError(f"sending to {room_id}: {exc}") from exc
                 await asyncio.sleep(attempt)
                 continue
             if not isinstance(answer, RoomSendError):
                 event_id: str = answer.event_id
                 return event_id
             if answer.status_code == "M_LIMIT_EXCEEDED" and attempt < SEND_ATTEMPTS:
-                await asyncio.sleep((answer.retry_after_ms or 1000) / 1000)
+                wait = (answer.retry_after_ms or 1000) / 1000
+                log.info("matrix: rate limited in %s, sending again in %.1f s", room_id, wait)
+                await asyncio.sleep(wait)
                 continue
             log.warning("matrix: %s refused a message: %s", room_id, answer)
-            if answer.status_code == "M_FORBIDDEN" and not self.store.is_direct(room_id):
+            if (
+                answer.status_code == "M_FORBIDDEN"
+                and not self.store.is_direct(room_id)
+                and not await self._is_member(room_id)
+            ):
                 await self._call(self.router.on_bot_removed, mx.chat(room_id))
-            return None
-        return None
+            raise SendRefusedError(mx.chat(room_id), f"{answer.status_code}: {answer.message}")
+        raise AssertionError("unreachable")
+
+    async def _is_member(self, room_id: str) -> bool:
+        """Whether the bot is still joined to the room (a refusal may only mean it lacks the
+        power to speak); when the homeserver cannot say, it is assumed to be (the sync
+        reports a real leave anyway)."""
+        try:
+            answer = await self.client.room_get_state_event(room_id, mx.MEMBER, self.user_id)
+        except (aiohttp.ClientError, TimeoutError):
+            return True
+        if isinstance(answer, RoomGetStateEventError):
+            return answer.status_code not in ("M_NOT_FOUND", "M_FORBIDDEN")
+        return bool(answer.content.get("membership") == "join")
 
     async def _is_encrypted(self, room_id: str) -> bool:
         answer = await self.client.room_get_state_event(room_id, "m.room.encryption")

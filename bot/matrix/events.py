@@ -205,6 +205,47 @@ def notice_content(reply: Reply) -> dict[str, Any]:
     return result
 
 
+def replaced(event: Event) -> bool:
+    """The event has been edited: the homeserver bundled an ``m.replace`` with it."""
+    unsigned = event.get("unsigned")
+    relations = unsigned.get("m.relations") if isinstance(unsigned, dict) else None
+    return isinstance(relations, dict) and isinstance(relations.get("m.replace"), dict)
+
+
+def closed_prompt_content(prompt_id: str, original: Event | None, note: str) -> dict[str, Any]:
+    """The edit (``m.replace``) that closes a prompt: its question stays, its answers line
+    (the last paragraph) becomes ``note``. The new content keeps the prompt's mention, but
+    the edit mentions nobody (its person is not pinged again)."""
+    old = content(original) if original is not None else {}
+    body = old.get("body") if isinstance(old.get("body"), str) else ""
+    formatted = old.get("formatted_body") if isinstance(old.get("formatted_body"), str) else ""
+    assert isinstance(body, str) and isinstance(formatted, str)
+    question = body.rsplit("\n\n", 1)[0] if "\n\n" in body else ""
+    question_html = formatted.rsplit("<br><br>", 1)[0] if "<br><br>" in formatted else ""
+    if question and not question_html:
+        question_html = html.escape(question, quote=False).replace("\n", "<br>")
+    new_body = f"{question}\n\n{note}" if question else note
+    note_html = html.escape(note, quote=False)
+    new_html = f"{question_html}<br><br>{note_html}" if question_html else note_html
+    mentions = old.get("m.mentions")
+    new_content: dict[str, Any] = {
+        "msgtype": NOTICE,
+        "body": new_body,
+        "format": "org.matrix.custom.html",
+        "formatted_body": new_html,
+        "m.mentions": mentions if isinstance(mentions, dict) else {},
+    }
+    return {
+        "msgtype": NOTICE,
+        "body": f"* {new_body}",
+        "format": "org.matrix.custom.html",
+        "formatted_body": f"* {new_html}",
+        "m.new_content": new_content,
+        "m.mentions": {},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": prompt_id},
+    }
+
+
 def reaction_content(target: str, emoji: str) -> dict[str, Any]:
     """An ``m.reaction`` annotating ``target`` with ``emoji``."""
     return {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": emoji}}

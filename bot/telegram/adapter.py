@@ -62,7 +62,8 @@ from telegram.request import HTTPXRequest
 from archiver.errors import ConfigError, StorageError
 from archiver.events import AccountRef, ChatRef, EditEvent, MessageEvent
 from archiver.prompts import attach_message, prompt_for_message
-from bot.chat import ButtonResult, Incoming, Reaction, Reply
+from archiver.stewards import Appointment, StewardReason
+from bot.chat import ButtonResult, Incoming, Reaction, Reply, SendRefusedError
 from bot.router import Router
 
 log = logging.getLogger(__name__)
@@ -202,11 +203,27 @@ class TelegramAdapter:
         was_in = change.old_chat_member.status in _PRESENT
         is_in = change.new_chat_member.status in _PRESENT
         if is_in and not was_in:
+            stewards = await self._group_admins(change.chat.id)
             await self._send_all(
-                await self._call(self.router.on_bot_added, chat, change.chat.title)
+                await self._call(self.router.on_bot_added, chat, change.chat.title, stewards)
             )
         elif was_in and not is_in:
             await self._call(self.router.on_bot_removed, chat)
+
+    async def _group_admins(self, chat_id: int) -> list[Appointment]:
+        """The group's owner and administrators, people only: its stewards (DESIGN: "its
+        admins are its first stewards"). When Telegram cannot say (network trouble, the bot
+        removed again meanwhile), none: the bot still joins and greets."""
+        try:
+            admins = await self._retrying(lambda: self.bot.get_chat_administrators(chat_id))
+        except TelegramError as exc:
+            log.warning("could not read the administrators of %s: %s", chat_id, exc)
+            return []
+        return [
+            Appointment(_account(admin.user), StewardReason.GROUP_ADMIN)
+            for admin in admins
+            if not admin.user.is_bot
+        ]
 
     async def _on_button(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """A press on one of the bot's buttons."""
@@ -233,22 +250,45 @@ class TelegramAdapter:
             # press itself was handled, so go on closing the prompt and replying.
             log.info("could not answer button press %s: %s", query.id, exc)
         if result.close_prompt and isinstance(message, Message):
-            try:
-                await self._retrying(lambda: message.edit_reply_markup(reply_markup=None))
-            except BadRequest as exc:  # already edited, or too old to edit: nothing to close
-                log.info("could not close prompt %s: %s", message.message_id, exc)
+            await self._close_prompt(str(message.chat.id), str(message.message_id))
         await self._send_all(list(result.replies))
 
+    async def _close_prompt(self, chat_id: str, message_id: str) -> None:
+        """An answered prompt loses its buttons (``editMessageReplyMarkup`` without a
+        keyboard), so it no longer looks answerable. Closing one already closed — its answer
+        delivered again, or a second answer — gets Telegram's "message is not modified":
+        nothing to do."""
+        try:
+            await self._retrying(
+                lambda: self.bot.edit_message_reply_markup(
+                    chat_id=int(chat_id), message_id=int(message_id), reply_markup=None
+                )
+            )
+        except BadRequest as exc:  # not modified (closed already), or gone: nothing to close
+            log.info("prompt %s in %s not closed: %s", message_id, chat_id, exc)
+        except TelegramError as exc:
+            # The answer is in the archive already; the buttons stay until its person's next
+            # tap, which changes nothing and closes it then.
+            log.warning("could not close prompt %s in %s: %s", message_id, chat_id, exc)
+
     async def _on_reaction(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Reactions added to a message (reported only to admin bots)."""
+        """A person's reactions on a message changed (reported only to admin bots): each
+        emoji added is a reaction, each one taken away (in ``old_reaction``, not in
+        ``new_reaction``) a reaction taken back."""
         change: MessageReactionUpdated | None = update.message_reaction
         if change is None or change.user is None or change.user.is_bot:
             return
         old = {r.emoji for r in change.old_reaction if isinstance(r, ReactionTypeEmoji)}
+        new = {r.emoji for r in change.new_reaction if isinstance(r, ReactionTypeEmoji)}
         added = [
             r.emoji
             for r in change.new_reaction
             if isinstance(r, ReactionTypeEmoji) and r.emoji not in old
+        ]
+        removed = [
+            r.emoji
+            for r in change.old_reaction
+            if isinstance(r, ReactionTypeEmoji) and r.emoji not in new
         ]
         chat = ChatRef(PLATFORM, str(change.chat.id))
         message_id = str(change.message_id)
@@ -256,6 +296,12 @@ class TelegramAdapter:
             prompt_for_message, self.router.archive, chat, message_id
         ):
             return  # a reaction on one of the bot's own messages that asks nothing
+        for emoji in removed:
+            # The keep emoji taken back removes that person's tag; on a prompt, nothing.
+            await self._call(
+                self.router.on_reaction_removed,
+                Reaction(chat, message_id, _account(change.user), change.user.full_name, emoji),
+            )
         for emoji in added:
             reaction = Reaction(
                 chat=chat,
@@ -272,6 +318,8 @@ class TelegramAdapter:
                 # chat; someone else's reaction on the prompt changes nothing and says nothing.
                 if not result.alert:
                     await self._send_all([Reply(chat, result.notice, reply_to=message_id)])
+                if result.close_prompt:
+                    await self._close_prompt(chat.chat_id, message_id)
                 await self._send_all(list(result.replies))
             else:
                 await self._send_all(result)
@@ -324,12 +372,20 @@ class TelegramAdapter:
     # --- sending ------------------------------------------------------------------------------
 
     async def _send_all(self, replies: Sequence[Reply]) -> None:
+        """Answer residents: a reply the chat refused is logged (``send`` did), not raised —
+        the update was handled, and the next replies still go."""
         for reply in replies:
-            await self.send(reply)
+            with suppress(SendRefusedError):
+                await self.send(reply)
 
     async def send(self, reply: Reply) -> None:
         """Deliver one reply; a private one falls back to its group notice when the person
-        never started the bot. A group that removed the bot is marked inactive."""
+        never started the bot.
+
+        Raises:
+            SendRefusedError: the group refused it (403: the bot was removed); the group is
+                marked inactive.
+        """
         if reply.private_to is not None:
             try:
                 await self._send_text(reply.private_to.user_id, reply, private=True)
@@ -348,6 +404,7 @@ class TelegramAdapter:
         except Forbidden as exc:
             log.warning("removed from %s: %s", reply.chat.chat_id, exc)
             await self._call(self.router.on_bot_removed, reply.chat)
+            raise SendRefusedError(reply.chat, exc.message) from exc
 
     async def _send_text(self, chat_id: str, reply: Reply, *, private: bool) -> None:
         markup = None

@@ -84,6 +84,7 @@ TEXTS: dict[str, str] = {
     "consent_usage": "Usage: /consent all | tagged | none | named | anonymous",
     "not_for_you": "This question is not for you.",
     "question_closed": "This question is closed.",
+    "prompt_answered": "✔ Answered: {answer}",
     # keep
     "keep_prompt": (
         "{name}, {tagger} would like to keep this message of yours in the community memory. "
@@ -126,6 +127,7 @@ TEXTS: dict[str, str] = {
         "Tags you made: {tags}\n"
         "Consent records: {ledger}"
     ),
+    "mydata_steward": "You are a steward of {community} (since {since}).",
     "mydata_nothing": "{community}'s archive holds nothing about you.",
     "mydata_no_name": "(not stored)",
     "mydata_sent": "Sent to you privately.",

@@ -77,6 +77,7 @@ TEXTS: dict[str, str] = {
     "consent_usage": "用法：/consent all | tagged | none | named | anonymous",
     "not_for_you": "这个问题不是问你的哦。",
     "question_closed": "这个问题已经结束了。",
+    "prompt_answered": "✔ 已回答：{answer}",
     # keep
     "keep_prompt": (
         "{name}，{tagger}想把你的这条消息存进社区记忆，可以吗？{hours} 小时内没有回答就不保存。"
@@ -118,6 +119,7 @@ TEXTS: dict[str, str] = {
         "你做的标记：{tags} 个\n"
         "同意记录：{ledger} 条"
     ),
+    "mydata_steward": "你是{community}档案的管理人，自 {since} 起。",
     "mydata_nothing": "{community}的档案里没有关于你的任何内容。",
     "mydata_no_name": "（未保存）",
     "mydata_sent": "已私信发给你。",
