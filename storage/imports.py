@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam
+from sqlalchemy import Connection, Dialect, Table, bindparam
 from sqlmodel import Session, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
@@ -65,9 +66,28 @@ TAG_COLUMNS = (
 MAX_PARAMS = 30_000
 
 
-def insert_messages(session: Session, rows: Sequence[tuple[Any, ...]]) -> int:
-    """Keep messages given as tuples in :data:`MESSAGE_COLUMNS` order; a message already kept
-    (same space and platform id) stays as it is. Returns how many rows were new."""
+@dataclass(frozen=True, slots=True)
+class FormattedRows:
+    """Rows already through their columns' bind processors (:func:`format_messages`), ready
+    for the driver: formatting is Python work, which an importer can do on another thread
+    while the previous batch is being written."""
+
+    dialect: str
+    params: list[Any]
+    count: int
+
+
+def format_messages(dialect: Dialect, rows: Sequence[tuple[Any, ...]]) -> FormattedRows:
+    """Messages given as tuples in :data:`MESSAGE_COLUMNS` order, formatted for ``dialect``
+    (``Database.engine.dialect``) for :func:`insert_messages`."""
+    params = _formatted(dialect, _table(Message), MESSAGE_COLUMNS, rows)
+    return FormattedRows(dialect.name, params, len(rows))
+
+
+def insert_messages(session: Session, rows: Sequence[tuple[Any, ...]] | FormattedRows) -> int:
+    """Keep messages given as tuples in :data:`MESSAGE_COLUMNS` order (or formatted by
+    :func:`format_messages`); a message already kept (same space and platform id) stays as it
+    is. Returns how many rows were new."""
     return _insert_many(session, _table(Message), MESSAGE_COLUMNS, rows)
 
 
@@ -76,6 +96,12 @@ def insert_tags(session: Session, rows: Sequence[tuple[Any, ...]]) -> int:
     on a message. Returns how many rows were new (anonymous tags, whose ``tagger_id`` is NULL,
     are never duplicates to the database: check them with :func:`anonymous_tagged_ids`)."""
     return _insert_many(session, _table(Tag), TAG_COLUMNS, rows)
+
+
+def space_has_messages(session: Session, space_id: int) -> bool:
+    """Whether the space keeps any message at all."""
+    found = session.exec(select(Message.id).where(Message.space_id == space_id).limit(1))
+    return found.first() is not None
 
 
 def kept_ids(session: Session, space_id: int, platform_ids: Sequence[str]) -> set[str]:
@@ -146,30 +172,38 @@ def _members(session: Session, sql: str, space_id: int, values: Sequence[str]) -
 
 
 def _insert_many(
-    session: Session, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+    session: Session,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]] | FormattedRows,
 ) -> int:
-    if not rows:
-        return 0
     conn = session.connection()
+    if isinstance(rows, FormattedRows):
+        if rows.dialect != conn.dialect.name:
+            raise ValueError(f"rows formatted for {rows.dialect}, not {conn.dialect.name}")
+        params, count = rows.params, rows.count
+    else:
+        params, count = _formatted(conn.dialect, table, columns, rows), len(rows)
+    if not count:
+        return 0
     width = len(columns)
-    params = _formatted(conn, table, columns, rows)
     if conn.dialect.name != "sqlite":
         many = [tuple(params[i : i + width]) for i in range(0, len(params), width)]
         result = conn.exec_driver_sql(_insert_sql(conn, table, columns, 1), many)
         return int(result.rowcount or 0)
     per_statement = max(1, MAX_PARAMS // width)
     inserted = 0
-    for start in range(0, len(rows), per_statement):
-        count = min(per_statement, len(rows) - start)
-        sql = _insert_sql(conn, table, columns, count)
-        chunk = params[start * width : (start + count) * width]
+    for start in range(0, count, per_statement):
+        size = min(per_statement, count - start)
+        sql = _insert_sql(conn, table, columns, size)
+        chunk = params[start * width : (start + size) * width]
         result = conn.exec_driver_sql(sql, tuple(chunk))
         inserted += int(result.rowcount or 0)
     return inserted
 
 
 def _formatted(
-    conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+    dialect: Dialect, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
 ) -> list[Any]:
     """The rows flattened into one parameter list, each column through its type's bind
     processor (what SQLAlchemy would do to the value of an ORM insert)."""
@@ -177,7 +211,6 @@ def _formatted(
     params: list[Any] = [value for row in rows for value in row]
     if len(params) != width * len(rows):
         raise ValueError(f"every row must have {width} values ({', '.join(columns)})")
-    dialect = conn.dialect
     for index, name in enumerate(columns):
         column_type = table.c[name].type
         whole = _column_formatter(column_type, dialect)

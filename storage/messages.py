@@ -50,11 +50,20 @@ def get_message(session: Session, space_id: int, platform_message_id: str) -> Me
 
 
 def add_message(session: Session, message: Message) -> Message | None:
-    """Keep a message; returns None (and changes nothing) when it is already kept."""
-    values = message.model_dump(exclude={"id"})
-    if insert_ignoring_duplicates(session, Message, [values]) == 0:
+    """Keep a message: ``message`` itself comes back with its new ``id``; None (and nothing
+    changes) when it is already kept.
+
+    One statement, ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` (SQLite ≥ 3.35 and
+    PostgreSQL alike): live ingestion commits one message per transaction, and a second
+    query to read the row back was a fifth of its time."""
+    table = _table(Message)
+    insert_of = sqlite.insert if session.get_bind().dialect.name == "sqlite" else postgresql.insert
+    stmt = insert_of(table).on_conflict_do_nothing().returning(table.c.id)
+    new_id = session.connection().execute(stmt, message.model_dump(exclude={"id"})).scalar()
+    if new_id is None:
         return None
-    return get_message(session, message.space_id, message.platform_message_id)
+    message.id = int(new_id)
+    return message
 
 
 def replace_text(

@@ -11,6 +11,7 @@ import pytest
 from archiver.archive import Archive
 from archiver.errors import ImportFormatError
 from archiver.importers import telegram
+from archiver.segmentation import Segmenter
 from storage import imports
 from storage.models import Message, Tag
 from tests.test_import_telegram import COMMUNITY, import_demo, rows, table_counts
@@ -39,6 +40,18 @@ def test_the_worker_gives_what_the_importer_itself_gives(
         here.service,
     )
     assert (archive_rows(archive), table_counts(archive), len(rows(archive, Tag))) == expected
+
+
+def test_every_message_read_by_the_worker_has_its_words_cut(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch, segmenter: Segmenter
+) -> None:
+    # the worker cuts every other message and the importer the rest: none may be left out
+    monkeypatch.setattr(telegram, "READER_PROCESS_MIN_BYTES", 0)
+    report = import_demo(archive, batch_size=20)
+    messages = rows(archive, Message)
+    assert len(messages) == report.kept > 40
+    assert [m.tokens for m in messages] == [segmenter.index_tokens(m.text) for m in messages]
+    assert all(m.tokens for m in messages if any(ch.isalnum() for ch in m.text))
 
 
 def test_the_worker_imports_from_scratch_and_survives_a_crash(

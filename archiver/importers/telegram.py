@@ -12,12 +12,14 @@ transaction per batch, so a crash keeps every finished batch and a rerun skips w
 (``already``). Three stages overlap, on both cores:
 
 1. reading (``archiver.importers.telegram_reading``): the export is streamed, its entries are
-   parsed and decided, the words of what is kept are cut, and the result goes in batches —
+   parsed and decided, the words of what is kept are cut (of half of it, in a worker), and
+   the result goes in batches —
    for an export of ``READER_PROCESS_MIN_BYTES`` or more in a worker process (parsing and
    cutting hold the GIL and are about half the work), else here. A JSON error deep in the file
    is found only when reading reaches it: the import stops there like after a crash;
 2. the main thread asks, for each batch, which messages the chat already keeps, and turns the
-   others into rows;
+   others into rows (cutting the words the worker left to it: it takes half, so that both
+   cores are busy);
 3. a writer thread writes the batch — bulk inserts through ``storage.imports``, no ORM
    object or SQLAlchemy type processing per row — while the main thread prepares the next
    one. SQLite updates its B-trees and FTS5 index without holding the GIL and PostgreSQL
@@ -126,6 +128,7 @@ def import_telegram(
         space_id = space.id
         known = people.consent_map(session, community_id, PLATFORM)
         names = imports.display_names(session, community_id)
+        chat_kept_before = imports.space_has_messages(session, space_id)
     # author id → (person id, ledger entry, kept only when tagged) for those who said yes
     consenting = {
         user_id: (account.person_id, account.level_event_id, account.level == _TAGGED)
@@ -133,6 +136,9 @@ def import_telegram(
         if account.level in _YES and account.level_event_id is not None
     }
     writer = _Writer(archive, community_id, space_id, known, names, report, progress)
+    # A chat that keeps nothing yet (a first import) needs no "kept already?" lookups:
+    # inserts skip duplicates anyway, the lookups only spare a rerun cutting words again.
+    writer.look_up_kept = chat_kept_before
     if export.path.stat().st_size >= READER_PROCESS_MIN_BYTES:
         batches = batches_in_worker(
             export.path,
@@ -189,6 +195,7 @@ class _Writer:
         self.space_id = space_id
         self.known = known
         self.stored_names = names
+        self.look_up_kept = True
         self.report = report
         self.progress = progress
         # An in-memory SQLite database exists once per connection, i.e. per thread: write there.
@@ -203,16 +210,15 @@ class _Writer:
 
     def submit(self, batch: Batch) -> None:
         """Prepare the batch, wait for the one in flight, then start writing this one."""
-        if batch.messages:
-            self._prepare(batch)
+        rows = self._prepare(batch) if batch.messages else None
         self.finish()
-        if not batch.messages:  # nothing to write: its entries are done
+        if rows is None:  # nothing to write: its entries are done
             self._committed(batch.seen)
         elif self._pool is None:
-            self._write(batch)
+            self._write(batch, rows)
             self._committed(batch.seen)
         else:
-            self._inflight = (self._pool.submit(self._write, batch), batch.seen)
+            self._inflight = (self._pool.submit(self._write, batch, rows), batch.seen)
 
     def finish(self) -> None:
         """Wait until the batch in flight is committed (raising its error, if any)."""
@@ -233,15 +239,20 @@ class _Writer:
         if self.progress is not None:
             self.progress(seen)
 
-    def _prepare(self, batch: Batch) -> None:
-        """Skip what the chat already keeps; the rest become rows (outside any write
-        transaction, so live writers are not kept waiting)."""
-        with self.archive.db.read() as session:
-            already = imports.kept_ids(
-                session, self.space_id, [message[0] for message in batch.messages]
-            )
+    def _prepare(self, batch: Batch) -> imports.FormattedRows:
+        """Skip what the chat already keeps (when it kept anything before the import); the
+        rest become rows, their words cut where the reader left that to us, formatted for the
+        database (outside any write transaction, so live writers are not kept waiting, and on
+        this thread, so the writer thread only writes)."""
+        already: set[str] = set()
+        if self.look_up_kept:
+            with self.archive.db.read() as session:
+                already = imports.kept_ids(
+                    session, self.space_id, [message[0] for message in batch.messages]
+                )
         community_id, space_id, now = self.community_id, self.space_id, datetime.now(UTC)
-        batch.rows = [
+        cut = self.archive.segmenter.index_tokens
+        rows = [
             (  # in storage.imports.MESSAGE_COLUMNS order
                 community_id,
                 space_id,
@@ -251,7 +262,7 @@ class _Writer:
                 sent_at,
                 edited_at,
                 text,
-                tokens,
+                tokens if tokens is not None else cut(text),
                 reply_to,
                 media_kind,
                 SOURCE,
@@ -270,8 +281,9 @@ class _Writer:
             ) in batch.messages
             if platform_id not in already
         ]
+        return imports.format_messages(self.archive.db.engine.dialect, rows)
 
-    def _write(self, batch: Batch) -> None:
+    def _write(self, batch: Batch, rows: imports.FormattedRows) -> None:
         """One transaction: the new messages, their tags, changed display names."""
         names = {
             pid: name for pid, name in batch.names.items() if self.stored_names.get(pid) != name
@@ -280,7 +292,7 @@ class _Writer:
         with self.archive.db.write() as session:
             if self._pool is not None:  # an archive in a file: undone in close()
                 imports.tune_for_bulk(session)
-            inserted = imports.insert_messages(session, batch.rows)
+            inserted = imports.insert_messages(session, rows)
             tags = self._write_tags(session, batch.taggers, new_taggers)
             imports.set_display_names(session, names)
         self.known.update(new_taggers)

@@ -36,10 +36,10 @@ Consenting = dict[str, tuple[int, int, bool]]
 said yes"""
 
 KeptMessage = tuple[
-    str, datetime, "datetime | None", str, str, "str | None", "str | None", int, int
+    str, datetime, "datetime | None", str, "str | None", "str | None", "str | None", int, int
 ]
-"""(platform id, sent_at, edited_at, text, its index tokens, reply_to, media_kind, author's
-person id, the ledger entry that allows keeping it)"""
+"""(platform id, sent_at, edited_at, text, its index tokens (``None``: left for the importer to
+cut), reply_to, media_kind, author's person id, the ledger entry that allows keeping it)"""
 
 
 @dataclass(slots=True)
@@ -58,8 +58,6 @@ class Batch:
     malformed: int = 0
     malformed_examples: list[str] = field(default_factory=list)
     service: int = 0
-    rows: list[tuple[object, ...]] = field(default_factory=list)
-    """filled by the importer: the messages the chat does not keep yet, as storage rows"""
 
 
 def decided_batches(
@@ -68,11 +66,15 @@ def decided_batches(
     keep_emoji: str,
     batch_size: int,
     cut: Callable[[str], str],
+    *,
+    cut_every_other: bool = False,
 ) -> Iterator[Batch]:
     """The export's entries decided and cut into batches of at most ``batch_size`` kept
     messages (or ``4 × batch_size`` entries, so a mostly refused export still shows progress).
     Only what the consent model keeps is in them, with its words cut by ``cut`` (the
-    segmenter's ``index_tokens``); everything else is only counted."""
+    segmenter's ``index_tokens``) — with ``cut_every_other``, only every other message's,
+    the rest left to the importer (see :func:`batches_in_worker`); everything else is only
+    counted."""
     batch = Batch()
     pending = batch.messages
     seen = not_consented = malformed = 0
@@ -117,7 +119,7 @@ def decided_batches(
                 entry.sent_at,
                 entry.edited_at,
                 entry.text,
-                cut(entry.text),
+                None if cut_every_other and len(pending) & 1 else cut(entry.text),
                 entry.reply_to,
                 entry.media_kind,
                 person_id,
@@ -146,6 +148,11 @@ def batches_in_worker(
     or imported again (its main script). Arguments go in pickled on its stdin, batches come
     back pickled on its stdout. An ``ImportFormatError`` of the worker is raised here as it
     was raised there; the worker is stopped when the caller stops early.
+
+    The worker cuts the words of every other kept message and leaves the rest to the
+    importer's main thread: on two cores, the reading process and the writing process are
+    then about equally busy (the main thread is otherwise idle while SQLite writes; measured
+    in docs/benchmark.md). ``words`` are the community words the segmenter was taught.
     """
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(entry for entry in sys.path if entry)}
     worker = subprocess.Popen(
@@ -205,11 +212,18 @@ def _work() -> None:
     send every batch, then ``done`` (or what went wrong)."""
     gc.disable()  # see collector_paused: the worker only reads, decides and sends
     path, zone, consenting, keep_emoji, batch_size, words = pickle.load(sys.stdin.buffer)
-    out = sys.stdout.buffer
+    # The pipe to the importer carries pickles only: it gets a descriptor of its own, and
+    # anything a library prints (Python or C, to descriptor 1) goes to stderr instead.
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
     try:
         export = open_export(Path(path), local_tz=ZoneInfo(zone))
         cut = Segmenter(words).index_tokens
-        for batch in decided_batches(export, consenting, keep_emoji, batch_size, cut):
+        batches = decided_batches(
+            export, consenting, keep_emoji, batch_size, cut, cut_every_other=True
+        )
+        for batch in batches:
             pickle.dump(("batch", batch), out, pickle.HIGHEST_PROTOCOL)
             out.flush()
         pickle.dump(("done",), out)
