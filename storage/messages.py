@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, func, insert, update
+from sqlalchemy import Table, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -24,20 +24,24 @@ def insert_ignoring_duplicates(session: Session, model: Any, rows: Sequence[dict
     if not rows:
         return 0
     table = _table(model)
-    dialect = session.get_bind().dialect.name
-    stmt: Any
-    if dialect == "sqlite":
-        stmt = sqlite.insert(table).on_conflict_do_nothing()
-    elif dialect == "postgresql":
+    stmt = _insert_skipping_duplicates(session, table)
+    if session.get_bind().dialect.name == "postgresql":
         # psycopg batches many rows into one statement and reports no rowcount (-1): count
         # the rows that came back instead.
         key = next(iter(table.primary_key.columns))
-        stmt = postgresql.insert(table).on_conflict_do_nothing().returning(key)
-        return len(session.connection().execute(stmt, list(rows)).all())
-    else:  # pragma: no cover - Database refuses other dialects
-        stmt = insert(table)
+        return len(session.connection().execute(stmt.returning(key), list(rows)).all())
     result = session.connection().execute(stmt, list(rows))
     return int(result.rowcount or 0)
+
+
+def _insert_skipping_duplicates(session: Session, table: Table) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` into ``table`` in the session's dialect."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    raise ValueError(f"no INSERT … ON CONFLICT for {dialect}")  # pragma: no cover
 
 
 def get_message(session: Session, space_id: int, platform_message_id: str) -> Message | None:
@@ -57,8 +61,7 @@ def add_message(session: Session, message: Message) -> Message | None:
     PostgreSQL alike): live ingestion commits one message per transaction, and a second
     query to read the row back was a fifth of its time."""
     table = _table(Message)
-    insert_of = sqlite.insert if session.get_bind().dialect.name == "sqlite" else postgresql.insert
-    stmt = insert_of(table).on_conflict_do_nothing().returning(table.c.id)
+    stmt = _insert_skipping_duplicates(session, table).returning(table.c.id)
     new_id = session.connection().execute(stmt, message.model_dump(exclude={"id"})).scalar()
     if new_id is None:
         return None

@@ -569,11 +569,9 @@ def _raw_event(synapse: Synapse, token: str, room_id: str, event_id: str) -> dic
         return found
 
 
-async def test_an_encrypted_room_end_to_end(
-    synapse: Synapse, tmp_path: Path, segmenter: Segmenter
-) -> None:
-    """The bot reads an encrypted room and answers encrypted; the archive holds the consented
-    resident's plaintext only, never the other's words, never ciphertext."""
+async def encrypted_room(synapse: Synapse, tmp_path: Path, segmenter: Segmenter, name: str) -> Room:
+    """An encrypted room made by alice with bob in it (both with keys under ``tmp_path``),
+    and the bot's config written; the bot is not started (``Room.start``)."""
     tag = uuid.uuid4().hex[:8]
     alice = await _e2e_resident(synapse, f"alice-{tag}", tmp_path / "alice-keys")
     bob = await _e2e_resident(synapse, f"bob-{tag}", tmp_path / "bob-keys")
@@ -581,7 +579,7 @@ async def test_an_encrypted_room_end_to_end(
     await _e2e_sync(alice.client)
     await _e2e_sync(bob.client)
     created = await alice.client.room_create(
-        name="Secret Garden",
+        name=name,
         invite=[bob.id],
         initial_state=[
             {
@@ -597,20 +595,19 @@ async def test_an_encrypted_room_end_to_end(
     await bob.client.join(room_id)
     db_url = f"sqlite:///{tmp_path / 'archive.db'}"
     config = tmp_path / "config.toml"
-    _write_config(config, synapse, bot, db_url, tmp_path / "matrix-store")
-    the_room = Room(
-        synapse,
-        room_id,
-        bot,
-        alice,
-        bob,
-        bob,
-        bob,
-        config,
-        tmp_path / "matrix-store",
-        db_url,
-        segmenter,
-    )
+    store = tmp_path / "matrix-store"
+    _write_config(config, synapse, bot, db_url, store)
+    return Room(synapse, room_id, bot, alice, bob, bob, bob, config, store, db_url, segmenter)
+
+
+async def test_an_encrypted_room_end_to_end(
+    synapse: Synapse, tmp_path: Path, segmenter: Segmenter
+) -> None:
+    """The bot reads an encrypted room and answers encrypted; the archive holds the consented
+    resident's plaintext only, never the other's words, never ciphertext."""
+    tag = uuid.uuid4().hex[:8]
+    the_room = await encrypted_room(synapse, tmp_path, segmenter, "Secret Garden")
+    alice, bob, bot, room_id = the_room.alice, the_room.bob, the_room.bot, the_room.room_id
     seen: list[Any] = []
 
     async def bot_notices() -> list[Any]:

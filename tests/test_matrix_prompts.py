@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from nio import (
-    RoomCreateResponse,
     RoomMessageNotice,
     RoomSendResponse,
     ToDeviceMessage,
@@ -342,31 +341,8 @@ async def test_an_encrypted_event_whose_key_comes_late_is_stored_then(
     plaintext — and never bob's words, never ciphertext. Before that, an answered prompt in
     the encrypted room is closed by an encrypted edit the residents can read."""
     tag = uuid.uuid4().hex[:8]
-    alice = await matrix._e2e_resident(synapse, f"alice-{tag}", tmp_path / "alice-keys")
-    bob = await matrix._e2e_resident(synapse, f"bob-{tag}", tmp_path / "bob-keys")
-    bot = await asyncio.to_thread(synapse.register, f"memory-{tag}")
-    await matrix._e2e_sync(alice.client)
-    await matrix._e2e_sync(bob.client)
-    created = await alice.client.room_create(
-        name="Late keys",
-        invite=[bob.id],
-        initial_state=[
-            {
-                "type": "m.room.encryption",
-                "state_key": "",
-                "content": {"algorithm": "m.megolm.v1.aes-sha2"},
-            }
-        ],
-    )
-    assert isinstance(created, RoomCreateResponse), created
-    room_id = created.room_id
-    await matrix._e2e_sync(bob.client)
-    await bob.client.join(room_id)
-    db_url = f"sqlite:///{tmp_path / 'archive.db'}"
-    config = tmp_path / "config.toml"
-    matrix._write_config(config, synapse, bot, db_url, tmp_path / "matrix-store")
-    store = tmp_path / "matrix-store"
-    the_room = Room(synapse, room_id, bot, alice, bob, bob, bob, config, store, db_url, segmenter)
+    the_room = await matrix.encrypted_room(synapse, tmp_path, segmenter, "Late keys")
+    alice, bob, bot, room_id = the_room.alice, the_room.bob, the_room.bot, the_room.room_id
     seen: list[Any] = []
 
     async def notices() -> list[Any]:
