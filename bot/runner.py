@@ -33,6 +33,8 @@ from bot.schedule import PostSchedule
 log = logging.getLogger(__name__)
 
 PURGE_MINUTES = 10
+# Seconds before setting up the scheduled posts again after it failed (doubling, at most 5 min).
+SCHEDULE_RETRY_S = 5.0
 # Packages that the platform libraries import whenever they are installed, for features the
 # bot never uses: python-telegram-bot imports ``cryptography`` for Telegram Passport, and
 # peewee (nio's key store) ``psycopg`` for a PostgreSQL backend nio never has. The test extras
@@ -126,7 +128,7 @@ async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
             senders["matrix"], ready["matrix"] = matrix, matrix.ready
         log.info("starting; stop with Ctrl-C")
         posts = asyncio.ensure_future(
-            schedule_posts(config, archive, scheduler, senders, ready, stop)
+            _schedule_posts_retrying(config, archive, scheduler, senders, ready, stop)
         )
         await asyncio.gather(*tasks)
     finally:
@@ -139,6 +141,29 @@ async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
             posts.cancel()
             await asyncio.gather(posts, return_exceptions=True)
         scheduler.shutdown(wait=False)
+
+
+async def _schedule_posts_retrying(
+    config: Config,
+    archive: Archive,
+    scheduler: AsyncIOScheduler,
+    senders: dict[str, Sender],
+    ready: dict[str, asyncio.Event],
+    stop: asyncio.Event,
+) -> PostSchedule | None:
+    """:func:`schedule_posts`, tried again (with the traceback in the log) until it works or
+    the bot stops: a failure must neither pass unnoticed nor end the posts for this run; the
+    scheduler's other jobs (purging held messages) go on meanwhile."""
+    wait = SCHEDULE_RETRY_S
+    while not stop.is_set():
+        try:
+            return await schedule_posts(config, archive, scheduler, senders, ready, stop)
+        except Exception:
+            log.exception("scheduled posts could not be set up; trying again in %.0f s", wait)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), wait)
+        wait = min(wait * 2, 300.0)
+    return None
 
 
 async def schedule_posts(
@@ -170,6 +195,7 @@ async def schedule_posts(
         Poster(archive, senders), functools.partial(community_settings, archive, configured)
     )
     schedule.install(scheduler, configured)
+    log.info("scheduled posts: set up for %d configured communities", len(configured))
     return schedule
 
 

@@ -39,7 +39,9 @@ class Database:
             raise StorageError(
                 f"storage.url {url!r}: only sqlite:/// and postgresql+psycopg:// are supported"
             )
-        kwargs: dict[str, Any] = {"echo": echo}
+        # hide_parameters: an error's message must not carry the bound values — residents'
+        # texts and names, held ones included — into logs and tracebacks.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.dialect == "sqlite":
             database = parsed.database or ""
             self.sqlite_path: Path | None = (

@@ -152,3 +152,30 @@ def test_backup_is_a_working_copy(archive: Archive, tmp_path: Path) -> None:
         backup_sqlite(archive.db, out)
     with pytest.raises(StorageError, match="does not exist"):
         backup_sqlite(archive.db, tmp_path / "missing" / "backup.db")
+
+
+def test_a_database_error_does_not_carry_residents_words(archive: Archive) -> None:
+    """SQLAlchemy puts a failed statement's values in its error message by default; ours
+    leaves them out, so a traceback in a log never holds what someone wrote."""
+    secret = "只给邻居看的一句话"
+    with pytest.raises(Exception) as raised, archive.db.write() as session:
+        session.add(
+            Message(  # no such community, space or person: the foreign keys refuse it
+                community_id="nowhere",
+                space_id=999_999,
+                platform_message_id="1",
+                author_id=999_999,
+                consent_event_id=999_999,
+                sent_at=datetime.now(UTC),
+                text=secret,
+                tokens=secret,
+                kept_at=datetime.now(UTC),
+            )
+        )
+    chain = []
+    error: BaseException | None = raised.value
+    while error is not None:
+        chain.append(str(error))
+        error = error.__cause__ or error.__context__
+    assert any("FOREIGN KEY" in text.upper() for text in chain), chain
+    assert not any(secret in text for text in chain)

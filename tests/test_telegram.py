@@ -29,6 +29,7 @@ import pytest
 from sqlmodel import select
 
 import archiver.archive
+import bot.runner
 from archiver.archive import Archive
 from archiver.community import load_community
 from archiver.consent import Level, consent_of
@@ -44,6 +45,7 @@ from bot.emulator import BotApiEmulator, Chat, User
 from bot.emulator.model import Message as TgMessage
 from bot.router import Router
 from bot.runner import run_bots
+from bot.schedule import PostSchedule
 from bot.telegram.adapter import utf16_length
 from bot.texts import text
 from storage.db import Database
@@ -656,6 +658,29 @@ async def test_rate_limited_polling_loses_no_update(sqlite_room: Room) -> None:
     ]
 
 
+async def test_a_handler_error_logs_ids_never_words_or_names(
+    sqlite_room: Room, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bob never said yes: when handling his message fails, the log (kept on the operator's
+    machine) holds the update's ids and the traceback, not his words or his name."""
+    room = sqlite_room
+    caplog.set_level(logging.ERROR, logger="bot.telegram.adapter")
+
+    def broken(self: Router, incoming: Incoming) -> list[Reply]:
+        raise RuntimeError("a bug in a handler")
+
+    monkeypatch.setattr(Router, "on_message", broken)
+    sent = room.say(room.bob, "我家的门牌号是三号楼二零一")
+    await room.settled()
+    [record] = [r for r in caplog.records if r.getMessage().startswith("error while handling")]
+    logged = caplog.text
+    assert "a bug in a handler" in logged  # the traceback is there …
+    assert f"message {sent.message_id}" in record.getMessage()  # … and which update it was
+    assert f"from {room.bob.id}" in record.getMessage()
+    assert "门牌号" not in logged
+    assert room.bob.first_name not in logged
+
+
 async def test_an_unreachable_archive_leaves_the_update_unconfirmed(
     sqlite_room: Room, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -706,6 +731,81 @@ async def test_an_unreachable_bot_api_is_waited_for_until_stopped(
     assert not task.done()  # … and kept waiting instead of crashing
     stop.set()
     await asyncio.wait_for(task, 5)
+
+
+async def test_a_bot_started_before_the_network_connects_when_it_comes(
+    tmp_path: Path, shared_segmenter: Segmenter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bot started while the Bot API is unreachable (the machine booted before its network)
+    keeps trying and connects once the server answers: here the emulator starts 5 s later."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "config.toml"
+    emu = BotApiEmulator(bot_username="memory_bot", port=port)
+    config.write_text(
+        f'[storage]\nurl = "sqlite:///{tmp_path / "archive.db"}"\n'
+        f'[telegram]\ntoken = "{emu.token}"\nbase_url = "{emu.base_url}"\n',
+        encoding="utf-8",
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_bots(load_config(config), stop=stop))
+    try:
+        await asyncio.sleep(5)
+        assert not task.done()
+        assert any("cannot reach the Bot API" in r.getMessage() for r in caplog.records)
+        async with emu:
+            alice = emu.add_user("Alice")
+            group = emu.create_group("阳光花园", members=[alice])
+            emu.add_bot_to_group(group, by=alice)
+            emu.user_sends(group, alice, "/help")
+            await emu.wait_for_call("sendMessage", lambda call: call.ok, timeout=30)
+            assert emu.bot_messages(group), "the bot answered once the server was there"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    assert not any("not initialized" in r.getMessage() for r in caplog.records)
+
+
+async def test_scheduled_posts_that_fail_to_start_are_logged_and_tried_again(
+    tmp_path: Path,
+    shared_segmenter: Segmenter,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.runner")
+    monkeypatch.setattr(bot.runner, "SCHEDULE_RETRY_S", 0.1)
+    install = PostSchedule.install
+    failures: list[int] = []
+
+    def failing_once(self: PostSchedule, *args: Any) -> None:
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("the scheduler refused a job")
+        install(self, *args)
+
+    monkeypatch.setattr(PostSchedule, "install", failing_once)
+    async with BotApiEmulator(bot_username="memory_bot") as emu:
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[storage]\nurl = "sqlite:///{tmp_path / "archive.db"}"\n'
+            f'[telegram]\ntoken = "{emu.token}"\nbase_url = "{emu.base_url}"\n',
+            encoding="utf-8",
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_bots(load_config(config), stop=stop))
+
+        def set_up() -> bool:
+            return any("scheduled posts: set up" in r.getMessage() for r in caplog.records)
+
+        deadline = asyncio.get_running_loop().time() + 15
+        while not set_up() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    [failed] = [r for r in caplog.records if "could not be set up" in r.getMessage()]
+    assert failed.exc_info is not None and "refused a job" in caplog.text
+    assert set_up(), "the second try set the posts up"
 
 
 async def test_a_refused_token_is_a_config_error(

@@ -102,18 +102,13 @@ class TelegramAdapter:
     ) -> None:
         self.router = router
         self.poll_timeout = poll_timeout
-        # Our own request objects, so that a failed start can close their connections (PTB
-        # closes them only once initialized). One connection suffices for the long poll.
-        self._requests = (
-            HTTPXRequest(connection_pool_size=8),
-            HTTPXRequest(connection_pool_size=1),
-        )
+        # One connection suffices for the long poll.
         builder = (
             ApplicationBuilder()
             .token(token)
             .updater(None)
-            .request(self._requests[0])
-            .get_updates_request(self._requests[1])
+            .request(HTTPXRequest(connection_pool_size=8))
+            .get_updates_request(HTTPXRequest(connection_pool_size=1))
         )
         if base_url:
             builder = builder.base_url(base_url)
@@ -331,7 +326,7 @@ class TelegramAdapter:
             self._retry_update = context.error
             log.warning("archive unavailable, the update will come again: %s", context.error)
             return
-        log.error("error while handling %s", update, exc_info=context.error)
+        log.error("error while handling %s", describe(update), exc_info=context.error)
 
     # --- translating ------------------------------------------------------------------------------
 
@@ -472,7 +467,7 @@ class TelegramAdapter:
         try:
             await self.application.initialize()
         except BaseException as exc:
-            await asyncio.gather(*(request.shutdown() for request in self._requests))
+            await self.bot.shutdown()  # closes the connections and lets initialize() reopen them
             if isinstance(exc, InvalidToken):
                 raise ConfigError(
                     "Telegram refused the token; copy it again from @BotFather",
@@ -536,7 +531,10 @@ class TelegramAdapter:
             try:
                 await self.application.initialize()
             except BaseException as exc:
-                await asyncio.gather(*(request.shutdown() for request in self._requests))
+                # Bot.shutdown, not the requests' own: it also clears PTB's "initialized"
+                # flag, so the next initialize() opens the connections again. Closing them
+                # alone left every later try failing with "HTTPXRequest is not initialized".
+                await self.bot.shutdown()
                 if not isinstance(exc, TimedOut | NetworkError) or isinstance(exc, BadRequest):
                     raise
                 log.warning("telegram: cannot reach the Bot API yet: %s", exc)
@@ -725,3 +723,21 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     if rest or not pieces:
         pieces.append(rest)
     return pieces
+
+
+def describe(update: object) -> str:
+    """An update for the log: its ids and kind only. Never its text or anyone's name — the
+    sender may not have said yes to being kept, and logs are kept too."""
+    if not isinstance(update, Update):
+        return type(update).__name__
+    parts = [f"update {update.update_id}"]
+    kind = next((name for name in Update.ALL_TYPES if getattr(update, name, None)), None)
+    if kind:
+        parts.append(kind)
+    if update.effective_chat is not None:
+        parts.append(f"chat {update.effective_chat.id}")
+    if update.effective_message is not None:
+        parts.append(f"message {update.effective_message.message_id}")
+    if update.effective_user is not None:
+        parts.append(f"from {update.effective_user.id}")
+    return " ".join(parts)
