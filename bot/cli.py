@@ -454,6 +454,7 @@ def _post(config: Config, archive: Archive, action: Callable[[Poster], Awaitable
     from bot.runner import telegram_urls
     from bot.telegram.adapter import TelegramAdapter
 
+    config.require_credentials()
     os.environ["PTB_TIMEDELTA"] = os.environ.get("PTB_TIMEDELTA") or "true"
 
     async def run() -> Outcome:
@@ -598,9 +599,14 @@ def doctor_command(ctx: typer.Context) -> None:
     """Check config, archive, tokens and bot permissions; each problem with its fix."""
     import asyncio
 
-    from bot.doctor import run_doctor
+    from bot.doctor import config_check, run_doctor
 
-    checks = asyncio.run(run_doctor(_config(ctx)))
+    try:
+        config = _config(ctx)
+    except ConfigError as exc:  # a checklist item, not a stop: say what to fix
+        checks = [config_check(exc)]
+    else:
+        checks = asyncio.run(run_doctor(config))
     for check in checks:
         mark = "✓" if check.ok else "✗"
         out.print(f"{mark} {check.what}", markup=False)

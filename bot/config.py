@@ -58,6 +58,10 @@ _TIME = re.compile(r"(\d{1,2}):(\d{2})")
 _TELEGRAM_CHAT = re.compile(r"-?\d+")
 _ENV_REF = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Keys whose ``${VAR}`` may be unset when the config is loaded: only connecting to a platform
+# (``run``, ``doctor``, ``--post``) needs them, so a config copied from the example still
+# serves every offline command (search, import, export …) without the bot's secrets.
+CREDENTIAL_KEYS = frozenset({"telegram.token", "matrix.access_token", "matrix.password"})
 _TOML_POSITION = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)\s*$")
 _MAX_EMOJI_CHARS = 16
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -372,6 +376,8 @@ class Config(_Model):
     communities: list[CommunityConfig] = Field(default_factory=list)
 
     _path: Path | None = PrivateAttr(default=None)
+    # key → the problem, for credentials whose environment variable was not set at loading
+    _unset_credentials: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _check_communities(self) -> Config:
@@ -400,6 +406,17 @@ class Config(_Model):
     def path(self) -> Path | None:
         """The file this configuration was loaded from; None for built-in defaults."""
         return self._path
+
+    @property
+    def unset_credentials(self) -> dict[str, str]:
+        """Credential keys whose ``${VAR}`` was not set, each with its one-line problem."""
+        return dict(self._unset_credentials)
+
+    def require_credentials(self) -> None:
+        """Raise :class:`ConfigError` (the first unset credential) before connecting to a
+        platform; offline commands never call this."""
+        for key, problem in self._unset_credentials.items():
+            raise ConfigError(problem, path=self._path, key=key)
 
     def community(self, community_id: str) -> CommunityConfig | None:
         """The community with this id, or None when the config does not list it."""
@@ -449,10 +466,12 @@ def load_config(
     against the file's directory; with no file, against ``cwd`` (default: the process's). A
     relative ``path`` is itself taken relative to ``cwd``. ``${VAR}`` in string values is read
     from ``environ`` (default ``os.environ``). Raises :class:`ConfigError` (one line) on any
-    problem.
+    problem — but for an unset variable in a credential (``CREDENTIAL_KEYS``), which is
+    recorded instead: :meth:`Config.require_credentials` raises it where a platform is needed.
     """
     environ = os.environ if environ is None else environ
     cwd = Path.cwd() if cwd is None else Path(os.path.abspath(cwd))
+    unset: dict[str, str] = {}
     if path is None:
         data: dict[str, Any] = {}
         base_dir = cwd
@@ -460,7 +479,7 @@ def load_config(
         file = path.expanduser()
         file = file if file.is_absolute() else cwd / file
         data = _read_toml(path, file)
-        data = _substitute(data, (), environ, path)
+        data = _substitute(data, (), environ, path, unset)
         base_dir = file.parent
     # So the default database and media folder get resolved like written ones.
     data.setdefault("storage", {})
@@ -469,6 +488,7 @@ def load_config(
     except ValidationError as error:
         raise _config_error(error, path) from None
     config._path = path
+    config._unset_credentials = unset
     return config
 
 
@@ -505,18 +525,23 @@ def _toml_message(message: str, text: str) -> str:
     return _one_line(f"line {line}, column {column}: invalid TOML: {reason}")
 
 
-def _substitute(value: Any, loc: _Loc, environ: Mapping[str, str], path: Path) -> Any:
-    """Replace ``${VAR}`` in every string of the parsed TOML; ``$${`` stands for ``${``."""
+def _substitute(
+    value: Any, loc: _Loc, environ: Mapping[str, str], path: Path, unset: dict[str, str]
+) -> Any:
+    """Replace ``${VAR}`` in every string of the parsed TOML; ``$${`` stands for ``${``.
+    An unset variable in a credential is noted in ``unset`` and left as written."""
     if isinstance(value, str):
-        return _substitute_text(value, loc, environ, path)
+        return _substitute_text(value, loc, environ, path, unset)
     if isinstance(value, dict):
-        return {k: _substitute(v, (*loc, k), environ, path) for k, v in value.items()}
+        return {k: _substitute(v, (*loc, k), environ, path, unset) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, (*loc, i), environ, path) for i, v in enumerate(value)]
+        return [_substitute(v, (*loc, i), environ, path, unset) for i, v in enumerate(value)]
     return value
 
 
-def _substitute_text(text: str, loc: _Loc, environ: Mapping[str, str], path: Path) -> str:
+def _substitute_text(
+    text: str, loc: _Loc, environ: Mapping[str, str], path: Path, unset: dict[str, str]
+) -> str:
     def replace(match: re.Match[str]) -> str:
         if match[0] == "$${":
             return "${"
@@ -529,9 +554,12 @@ def _substitute_text(text: str, loc: _Loc, environ: Mapping[str, str], path: Pat
                 key=_format_loc(loc),
             )
         if name not in environ:
-            raise ConfigError(
-                f"environment variable {name} is not set", path=path, key=_format_loc(loc)
-            )
+            key = _format_loc(loc)
+            problem = f"environment variable {name} is not set"
+            if key not in CREDENTIAL_KEYS:
+                raise ConfigError(problem, path=path, key=key)
+            unset.setdefault(key, problem)
+            return match[0]
         return environ[name]
 
     return _ENV_REF.sub(replace, text)

@@ -13,7 +13,7 @@ from telegram import Bot
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 
-from archiver.errors import StorageError
+from archiver.errors import ConfigError, StorageError
 from bot.config import Config
 from bot.runner import telegram_urls
 
@@ -130,16 +130,48 @@ async def _group(bot: Bot, bot_id: int, chat_id: str, community: str) -> Check:
     )
 
 
+def config_check(error: ConfigError) -> Check:
+    """The config could not be read: the problem, and where the reference is."""
+    return Check(
+        False,
+        f"config: {error}",
+        "correct that key; every key is explained in config.example.toml and docs/config.md",
+    )
+
+
+def credential_checks(config: Config) -> list[Check]:
+    """A credential whose environment variable is not set: the platform cannot connect."""
+    return [
+        Check(
+            False,
+            f"{key}: {problem}",
+            f"export the variable before `run` (or write the value into {key})"
+            + (", with the token from @BotFather" if key.startswith("telegram") else ""),
+        )
+        for key, problem in config.unset_credentials.items()
+    ]
+
+
 async def run_doctor(config: Config) -> list[Check]:
     """Every check for this config."""
     checks = [Check(True, f"config: {config.path or 'built-in defaults'}")]
     checks.append(check_archive(config))
-    if config.telegram is not None:
+    unset = credential_checks(config)
+    checks += unset
+    unconnectable = {key.partition(".")[0] for key in config.unset_credentials}
+    if config.telegram is not None and "telegram" not in unconnectable:
         checks += await check_telegram(config)
-    if config.matrix is not None:
+    if config.matrix is not None and "matrix" not in unconnectable:
         from bot.matrix.checks import check_matrix
 
         checks += await check_matrix(config)
     if config.telegram is None and config.matrix is None:
-        checks.append(Check(False, "no platform configured", "add a [telegram] section"))
+        checks.append(
+            Check(
+                False,
+                "no platform configured: the bot has nowhere to listen",
+                "add a [telegram] section (token from @BotFather) or a [matrix] section "
+                "(homeserver, user_id, access_token); see config.example.toml",
+            )
+        )
     return checks

@@ -62,6 +62,7 @@ async def run_bots(config: Config, *, stop: asyncio.Event | None = None) -> None
         raise ConfigError(
             "no platform is configured: add a [telegram] or [matrix] section", path=config.path
         )
+    config.require_credentials()
     # python-telegram-bot 22 warns unless durations are timedeltas; say we want them.
     os.environ["PTB_TIMEDELTA"] = os.environ.get("PTB_TIMEDELTA") or "true"
     stop = stop or asyncio.Event()

@@ -256,6 +256,57 @@ def test_config_typo_is_one_line(tmp_path: Path) -> None:
     assert_one_line_error(run(config, "search", "x", "--community", "c"), "urll", "config.toml")
 
 
+def test_the_example_config_serves_offline_commands_without_tokens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A volunteer copies config.example.toml and imports before creating any bot: only
+    connecting needs the tokens, and `run` says which one in one line."""
+    for variable in ("TELEGRAM_BOT_TOKEN", "MATRIX_ACCESS_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    example = (Path(__file__).parents[1] / "config.example.toml").read_text(encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text(example, encoding="utf-8")
+    imported = run(
+        config,
+        "import",
+        "telegram",
+        str(SAMPLE),
+        "--community",
+        "sunshine-garden",
+        "--roster",
+        str(ROSTER),
+    )
+    assert imported.exit_code == 0, imported.output
+    found = run(config, "search", "电梯", "--community", "sunshine-garden", "--json")
+    assert found.exit_code == 0, found.output
+    assert_one_line_error(run(config, "run"), "telegram.token", "TELEGRAM_BOT_TOKEN is not set")
+    doctor = run(config, "doctor")
+    assert doctor.exit_code == 1
+    lines = doctor.stdout.splitlines()
+    assert "✗ telegram.token: environment variable TELEGRAM_BOT_TOKEN is not set" in lines
+    assert "✗ matrix.access_token: environment variable MATRIX_ACCESS_TOKEN is not set" in lines
+    assert any(line.strip().startswith("fix: export the variable") for line in lines)
+
+
+def test_doctor_lists_a_config_typo_as_an_item_with_its_fix(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[telegram]\ntokn = "1:x"\n', encoding="utf-8")
+    result = run(config, "doctor")
+    assert result.exit_code == 1
+    [problem, fix] = result.stdout.splitlines()
+    assert problem.startswith("✗ config: ") and "telegram.tokn" in problem
+    assert "did you mean 'token'?" in problem
+    assert "config.example.toml" in fix
+
+
+def test_doctor_without_a_platform_names_both(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\nurl = "sqlite:///{tmp_path / "a.db"}"\n', encoding="utf-8")
+    result = run(config, "doctor")
+    assert result.exit_code == 1
+    assert "[telegram]" in result.stdout and "[matrix]" in result.stdout
+
+
 def test_roster_error_names_line_and_writes_nothing(config_file: Path, tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_text(

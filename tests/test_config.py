@@ -241,27 +241,43 @@ def test_substitution_reads_os_environ_by_default(
     assert telegram is not None and telegram.token == "from-os"
 
 
+def test_missing_environment_variable(tmp_path: Path) -> None:
+    text = COMMUNITY + 'spaces = [{ platform = "matrix", room = "${ROOM}" }]\n'
+    message = config_error(tmp_path, text, "communities[0].spaces[0].room")
+    assert "environment variable ROOM is not set" in message
+
+
 @pytest.mark.parametrize(
     ("text", "key", "variable"),
     [
         ('[telegram]\ntoken = "${TELEGRAM_BOT_TOKEN}"\n', "telegram.token", "TELEGRAM_BOT_TOKEN"),
         (
-            COMMUNITY + 'spaces = [{ platform = "matrix", room = "${ROOM}" }]\n',
-            "communities[0].spaces[0].room",
-            "ROOM",
+            MATRIX + 'access_token = "${MATRIX_ACCESS_TOKEN}"\n',
+            "matrix.access_token",
+            "MATRIX_ACCESS_TOKEN",
         ),
+        (MATRIX + 'password = "${MATRIX_PASSWORD}"\n', "matrix.password", "MATRIX_PASSWORD"),
     ],
 )
-def test_missing_environment_variable(tmp_path: Path, text: str, key: str, variable: str) -> None:
-    message = config_error(tmp_path, text, key)
-    assert f"environment variable {variable} is not set" in message
+def test_an_unset_credential_is_needed_only_to_connect(
+    tmp_path: Path, text: str, key: str, variable: str
+) -> None:
+    """Offline commands load a config copied from the example without the bot's secrets;
+    connecting (``run``, ``doctor``, ``--post``) asks for them in one line."""
+    config = load_text(tmp_path, text)
+    assert config.unset_credentials == {key: f"environment variable {variable} is not set"}
+    with pytest.raises(ConfigError) as caught:
+        config.require_credentials()
+    assert str(caught.value).endswith(f"{key}: environment variable {variable} is not set")
+    load_text(tmp_path, text, environ={variable: "set"}).require_credentials()
 
 
 def test_missing_variable_message_matches_the_documented_form(tmp_path: Path) -> None:
     path = write(tmp_path, '[telegram]\ntoken = "${TELEGRAM_BOT_TOKEN}"\n')
-    with pytest.raises(ConfigError) as caught:
-        load_config(Path("config.toml"), environ={}, cwd=tmp_path)
+    config = load_config(Path("config.toml"), environ={}, cwd=tmp_path)
     assert path.exists()
+    with pytest.raises(ConfigError) as caught:
+        config.require_credentials()
     assert str(caught.value) == (
         "config.toml: telegram.token: environment variable TELEGRAM_BOT_TOKEN is not set"
     )
