@@ -80,6 +80,12 @@ def _version() -> str:
         return "unknown"
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"community-memory {_version()}", markup=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
@@ -93,13 +99,16 @@ def main_options(
         ),
     ] = None,
     show_version: Annotated[
-        bool, typer.Option("--version", help="Print the version and exit.")
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            is_eager=True,  # before click asks for a command
+            callback=_print_version,
+        ),
     ] = False,
 ) -> None:
     """Community Memory keeps only what residents agreed to keep, in an archive they own."""
-    if show_version:
-        out.print(f"community-memory {_version()}")
-        raise typer.Exit()
     ctx.obj = config
 
 
@@ -408,6 +417,10 @@ def digest_command(
         chosen = IsoWeek.parse(week) if week is not None else None
     except ValueError as exc:
         raise CommunityMemoryError(f"--week {exc}") from None
+    if picture is not None and picture.is_dir():
+        raise CommunityMemoryError(
+            f"--picture {picture} is a folder; give a file name, like digest.png"
+        )
     with _archive(ctx, migrate=post) as (config, archive):
         settings = _settings(config, archive, community)
         if post:
@@ -424,9 +437,11 @@ def digest_command(
 
         png = render_picture(digest, weekdays=weekdays(say))
         if png is not None:
-            picture.write_bytes(png)
+            _write_new_file(picture, png, "--picture")
             written = str(picture)
-        elif not digest.quiet:
+        elif digest.quiet:
+            err.print(f"no picture written to {picture}: a quiet week has none", markup=False)
+        else:
             err.print(
                 "no picture: no Chinese font found (Debian: apt-get install fonts-noto-cjk)",
                 markup=False,
@@ -435,6 +450,19 @@ def digest_command(
         _print_json({**digest.to_json(), "picture": written})
     else:
         out.print(render(digest, say), markup=False)
+
+
+def _write_new_file(path: Path, data: bytes, option: str) -> None:
+    """Write ``data`` to the file ``path``, creating its folders; one-line errors."""
+    if path.is_dir():
+        raise CommunityMemoryError(
+            f"{option} {path} is a folder; give a file name, like digest.png"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as exc:
+        raise CommunityMemoryError(f"{option}: cannot write {path}: {exc.strerror}") from None
 
 
 _POSTED = {
@@ -517,18 +545,32 @@ def forget_command(
 ) -> None:
     """Erase everything a person contributed (their request, carried out by a steward)."""
     from archiver.forget import forget_person
+    from archiver.mydata import what_we_hold
 
     subject = AccountRef.parse(person)
     with _archive(ctx, migrate=False) as (config, archive):
         _settings(config, archive, community)
-        if not yes and sys.stdin.isatty():
+        held = what_we_hold(archive, community, subject)
+        if not held.known:
+            raise CommunityMemoryError(
+                f"the archive of {community!r} holds nothing of {subject.key}"
+            )
+        # The name only where the person let it be kept: it tells the steward they have the
+        # right person before something that cannot be undone.
+        who = f"{held.display_name} ({subject.key})" if held.display_name else subject.key
+        if not yes:
+            if not sys.stdin.isatty():
+                raise CommunityMemoryError(
+                    f"forget {who}: add --yes to confirm (no terminal to ask on)"
+                )
             typer.confirm(
-                f"Erase everything {subject.key} contributed to {community}? This cannot be undone",
+                f"Erase everything {who} contributed to {community} ({held.messages} kept "
+                f"message(s), {held.held} held)? This cannot be undone",
                 abort=True,
             )
         report = forget_person(archive, community, subject, actor=Actor(steward="cli"))
     out.print(
-        f"forgot {subject.key} in {community}: {report.messages} message(s), "
+        f"forgot {who} in {community}: {report.messages} message(s), "
         f"{report.held} held, {report.tags} tag(s) erased",
         markup=False,
     )

@@ -12,8 +12,8 @@ from storage.errors import StorageError
 def backup_sqlite(db: Database, out: Path) -> int:
     """Copy the archive, consistent as of one moment, to ``out``; returns its size in bytes.
 
-    Refuses to overwrite an existing file. A PostgreSQL archive is backed up with its own
-    tools (``pg_dump``); ``export jsonl`` works on both.
+    Refuses to overwrite an existing file; creates missing folders. A PostgreSQL archive is
+    backed up with its own tools (``pg_dump``); ``export jsonl`` works on both.
     """
     if not db.is_sqlite or db.sqlite_path is None:
         raise StorageError(
@@ -22,8 +22,10 @@ def backup_sqlite(db: Database, out: Path) -> int:
         )
     if out.exists():
         raise StorageError(f"{out} already exists; choose a new file name")
-    if not out.parent.is_dir():
-        raise StorageError(f"folder {out.parent} does not exist")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot create the folder {out.parent}: {exc.strerror}") from exc
     raw = db.engine.raw_connection()
     try:
         source = raw.driver_connection

@@ -191,7 +191,25 @@ def test_forget_person(imported: Path) -> None:
             imported, "search", "volunteer", "--community", COMMUNITY, "--json", "--limit", "50"
         ).stdout
     )["results"]
-    result = run(imported, "forget", "--community", COMMUNITY, "--person", "telegram:10004")
+    refused = run(imported, "forget", "--community", COMMUNITY, "--person", "telegram:10004")
+    assert_one_line_error(refused, "--yes", "telegram:10004")  # no terminal to ask on
+    assert len(
+        json.loads(
+            run(
+                imported,
+                "search",
+                "volunteer",
+                "--community",
+                COMMUNITY,
+                "--json",
+                "--limit",
+                "50",
+            ).stdout
+        )["results"]
+    ) == len(before), "nothing was erased without a confirmation"
+    result = run(
+        imported, "forget", "--community", COMMUNITY, "--person", "telegram:10004", "--yes"
+    )
     assert result.exit_code == 0, result.output
     assert "42 message(s)" in result.stdout
     after = json.loads(
@@ -200,8 +218,64 @@ def test_forget_person(imported: Path) -> None:
         ).stdout
     )["results"]
     assert len(after) < len(before)
-    again = run(imported, "forget", "--community", COMMUNITY, "--person", "telegram:10004")
+    again = run(imported, "forget", "--community", COMMUNITY, "--person", "telegram:10004", "--yes")
     assert "0 message(s)" in again.stdout
+
+
+def test_forget_shows_the_name_before_erasing(imported: Path) -> None:
+    named = run(imported, "forget", "--community", COMMUNITY, "--person", "telegram:10001")
+    assert_one_line_error(named, "forget 王阿姨 (telegram:10001): add --yes")
+
+
+def test_version() -> None:
+    result = run(None, "--version")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("community-memory ")
+
+
+def test_digest_picture_creates_folders_and_refuses_a_folder(
+    imported: Path, tmp_path: Path
+) -> None:
+    into_folder = run(
+        imported,
+        "digest",
+        "--community",
+        COMMUNITY,
+        "--week",
+        "2023-W48",
+        "--picture",
+        str(tmp_path),
+    )
+    assert_one_line_error(into_folder, "is a folder")
+    target = tmp_path / "new" / "folder" / "digest.png"
+    made = run(
+        imported,
+        "digest",
+        "--community",
+        COMMUNITY,
+        "--week",
+        "2023-W48",
+        "--picture",
+        str(target),
+    )
+    assert made.exit_code == 0, made.output
+    if target.exists():  # a picture needs a CJK font
+        assert target.read_bytes().startswith(b"\x89PNG")
+    else:
+        assert "no Chinese font" in made.stderr
+    quiet = run(
+        imported,
+        "digest",
+        "--community",
+        COMMUNITY,
+        "--week",
+        "2001-W01",
+        "--picture",
+        str(tmp_path / "quiet.png"),
+    )
+    assert quiet.exit_code == 0, quiet.output
+    assert "a quiet week has none" in quiet.stderr
+    assert not (tmp_path / "quiet.png").exists()
 
 
 def test_backup_and_db_upgrade(imported: Path, tmp_path: Path, db_url: str) -> None:
@@ -214,6 +288,9 @@ def test_backup_and_db_upgrade(imported: Path, tmp_path: Path, db_url: str) -> N
         assert result.exit_code == 0, result.output
         assert target.stat().st_size > 0
         assert_one_line_error(run(imported, "backup", str(target)), "already exists")
+        nested = tmp_path / "backups" / "2026" / "copy.db"
+        assert run(imported, "backup", str(nested)).exit_code == 0
+        assert nested.stat().st_size > 0
     else:
         assert_one_line_error(result, "pg_dump")
 
