@@ -58,7 +58,7 @@ from archiver.recall import KeptMessage, on_this_day, search, story_messages
 from archiver.stewards import Appointment, appoint_stewards
 from bot.chat import Button, ButtonResult, Incoming, Reaction, Reply, button_data
 from bot.chat import parse_button_data as decode_button
-from bot.texts import text
+from bot.texts import CATALOGUES, text
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,37 @@ def parse_command(message: str, bot_username: str | None) -> Command | None:
     if addressee and (not bot_username or addressee.lower() != bot_username.lower()):
         return None
     return Command(name.lower(), (args or "").strip())
+
+
+CONSENT_CHOICES = ("all", "tagged", "none", "named", "anonymous")
+
+
+def _consent_words() -> dict[str, str]:
+    """What a resident may type after ``consent`` → the choice: the choices themselves, the
+    button and level labels and the ``consent_words_*`` of every catalogue (a Chinese speaker
+    in an English-speaking community types Chinese)."""
+    words: dict[str, str] = {}
+    for catalogue in CATALOGUES.values():
+        for choice in CONSENT_CHOICES:
+            words[choice] = choice
+            for key in (f"button_{choice}", f"level_{choice}", f"consent_words_{choice}"):
+                for word in catalogue.get(key, "").split():
+                    words.setdefault(word.lower(), choice)
+    return words
+
+
+_CONSENT_WORDS = _consent_words()
+
+
+def consent_choice(args: str) -> str:
+    """The choice in ``consent ARGS`` (``all`` … ``anonymous``) from its first word in any
+    language (``全部``, ``匿名``, ``不保存`` …); the word itself when it is none of them, and ""
+    when there is none."""
+    words = args.split()
+    if not words:
+        return ""
+    first = words[0].lower()
+    return _CONSENT_WORDS.get(first, first)
 
 
 class Router:
@@ -199,7 +230,13 @@ class Router:
         )
         return Reply(
             chat=reply_chat,
-            text=self._t(settings, "consent_prompt", name=name or ""),
+            text=self._t(
+                settings,
+                "consent_prompt",
+                hello=self._t(settings, "hello_name", name=name)
+                if name
+                else self._t(settings, "hello"),
+            ),
             reply_to=reply_to,
             buttons=self._buttons(settings, prompt),
             prompt_id=prompt.id,
@@ -286,7 +323,7 @@ class Router:
         )
 
     def _consent(self, incoming: Incoming, settings: CommunitySettings, args: str) -> list[Reply]:
-        choice = args.split()[0].lower() if args.split() else ""
+        choice = consent_choice(args)
         chat = None if incoming.private else incoming.chat
         if not choice:
             state = consent_of(self.archive, settings.id, incoming.sender)

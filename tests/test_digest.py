@@ -253,7 +253,7 @@ def test_render_in_chinese_and_english(sample: Archive) -> None:
     assert zh[1] == "这周留下了 15 条消息，来自 5 位邻居。"
     assert "• 一位邻居：“我来组织志愿者帮老人搬东西上楼。” 📌1" in zh
     assert "📚 故事有了新篇章：志愿者队（+2）、电梯检修（+2）" in zh
-    assert "👋 欢迎 Emma 和另外 2 位邻居 第一次留下记忆！" in zh
+    assert "👋 欢迎Emma和另外 2 位邻居第一次留下记忆！" in zh  # no spaces around names
     en = render(digest, t("en")).splitlines()
     assert en[0] == "📖 阳光花园 · this week, 16 Nov – 22 Nov"
     assert en[1] == "Kept this week: 15 messages from 5 neighbours."

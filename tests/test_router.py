@@ -259,7 +259,7 @@ def test_an_unknown_persons_first_message_is_not_stored_and_they_are_asked_once(
 ) -> None:
     first = incoming(ME, "大家好，我是新搬来的，住五号楼")
     prompt = one(router.on_message(first))
-    assert prompt.text == zh("consent_prompt", name=NAMES[ME])
+    assert prompt.text == zh("consent_prompt", hello=zh("hello_name", name=NAMES[ME]))
     assert NAMES[ME] in prompt.text
     assert (prompt.mention, prompt.mention_name, prompt.reply_to) == (
         account(ME),
@@ -287,7 +287,7 @@ def test_an_unknown_persons_first_message_is_not_stored_and_they_are_asked_once(
 def test_a_member_who_joins_is_asked_once(router: Router, archive: Archive) -> None:
     prompt = one(router.on_member_joined(CHAT, account(ME), NAMES[ME]))
     assert (prompt.mention, prompt.reply_to) == (account(ME), None)
-    assert prompt.text == zh("consent_prompt", name=NAMES[ME])
+    assert prompt.text == zh("consent_prompt", hello=zh("hello_name", name=NAMES[ME]))
     assert len(prompt.buttons) == 3
     assert router.on_member_joined(CHAT, account(ME), NAMES[ME]) == []
     assert router.on_message(incoming(ME, "大家好")) == []  # asked already, on joining
@@ -386,7 +386,9 @@ def test_consent_shows_the_current_choice_with_one_tap_answers(
     typed = incoming(ME, "/consent")
     reply = one(router.on_message(typed))
     status = zh("consent_status", level=zh("level_all"), attribution=zh("attribution_anonymous"))
-    assert reply.text == status + "\n\n" + zh("consent_prompt", name=NAMES[ME])
+    assert reply.text == status + "\n\n" + zh(
+        "consent_prompt", hello=zh("hello_name", name=NAMES[ME])
+    )
     assert (reply.reply_to, reply.mention) == (typed.message_id, account(ME))
     assert [b.data.rsplit(":", 1)[1] for b in reply.buttons] == ["all", "tagged", "none"]
     assert press(router, ME, reply, "none").notice == zh("consent_set_none")
@@ -424,7 +426,32 @@ def test_consent_sets_a_choice_directly_and_the_same_again_is_unchanged(
     assert len(ledger(archive)) == before + 1
 
 
-@pytest.mark.parametrize("typed", ["/consent bogus", "/consent yes", "/consent unknown"])
+@pytest.mark.parametrize(
+    ("typed", "choice", "field"),
+    [
+        ("/consent 全部", "all", "level"),
+        ("/consent 全部保存", "all", "level"),
+        ("/consent 只存被标记的", "tagged", "level"),
+        ("/consent 标记", "tagged", "level"),
+        ("/consent 不保存", "none", "level"),
+        ("/consent 显示名字", "named", "attribution"),
+        ("/consent 匿名", "anonymous", "attribution"),
+        ("/consent everything", "all", "level"),
+    ],
+)
+def test_consent_takes_the_choice_in_chinese_words_too(
+    router: Router, archive: Archive, typed: str, choice: str, field: str
+) -> None:
+    if choice == "anonymous":
+        choose(router, ME, "named")
+    before = len(ledger(archive))
+    assert one(router.on_message(incoming(ME, typed))).text == zh(f"consent_set_{choice}")
+    assert ledger(archive)[before:] == [(field, choice, "command", "telegram:1")]
+
+
+@pytest.mark.parametrize(
+    "typed", ["/consent bogus", "/consent yes", "/consent unknown", "/consent 可以", "/consent 不"]
+)
 def test_consent_with_an_unknown_choice_shows_the_usage(
     router: Router, archive: Archive, typed: str
 ) -> None:

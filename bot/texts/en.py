@@ -50,7 +50,7 @@ TEXTS: dict[str, str] = {
     ),
     # consent
     "consent_prompt": (
-        "Hello {name}! We keep a community memory for {community}. "
+        "{hello}We keep a community memory for {community}. "
         "May we keep your messages here?\n"
         "• Keep everything: what you write is kept\n"
         "• Only tagged: kept when a neighbour tags it\n"
@@ -82,6 +82,14 @@ TEXTS: dict[str, str] = {
     "consent_set_anonymous": "Done — you will appear as “a neighbour”.",
     "consent_unchanged": "Your choice stays the same: {choice}.",
     "consent_usage": "Usage: /consent all | tagged | none | named | anonymous",
+    # Words a resident may type after /consent, besides these keys themselves (space-separated).
+    "consent_words_all": "everything",
+    "consent_words_tagged": "tagged-only",
+    "consent_words_none": "nothing",
+    "consent_words_named": "show-my-name",
+    "consent_words_anonymous": "anon",
+    "hello_name": "Hello {name}! ",
+    "hello": "Hello! ",
     "not_for_you": "This question is not for you.",
     "question_closed": "This question is closed.",
     "prompt_answered": "✔ Answered: {answer}",
@@ -100,7 +108,7 @@ TEXTS: dict[str, str] = {
     "keep_unavailable": "I can't see that message. Reply to it with /keep instead.",
     "keep_needs_reply": "Reply to the message you want to keep, then send /keep.",
     "kept_yes": "Thank you! The message is kept in the community memory.",
-    "kept_no": "OK — it won't be kept, and the waiting copy is deleted.",
+    "kept_no": "OK — it won't be kept, and the copy set aside while we waited for you is deleted.",
     "unkeep_done": "Your tag is removed.",
     "unkeep_none": "You had not tagged this message.",
     "unkeep_needs_reply": "Reply to the message, then send /unkeep.",
@@ -109,7 +117,7 @@ TEXTS: dict[str, str] = {
     "button_yes_forget": "Yes, erase",
     "button_no_forget": "Cancel",
     "forget_done": (
-        "Erased: {messages} message(s), {held} waiting, {tags} tag(s). "
+        "Erased: {messages} message(s), {held} still waiting for your answer, {tags} tag(s). "
         "Your choice is still “{level}”; change it with /consent."
     ),
     "forget_cancelled": "OK, nothing was erased.",

@@ -25,10 +25,10 @@ TEXTS: dict[str, str] = {
     "digest_words": "🔤 本周热词：{words}",
     "digest_stories": "📚 故事有了新篇章：{stories}",
     "digest_story": "{name}（+{added}）",
-    "digest_welcome": "👋 欢迎 {names} 第一次留下记忆！",
-    "digest_and_more": "{names} 和另外 {count} 位邻居",
+    "digest_welcome": "👋 欢迎{names}第一次留下记忆！",
+    "digest_and_more": "{names}和另外 {count} 位邻居",
     "digest_separator": "、",
-    "digest_quiet": "🌙 {name} 这周很安静，没有新的记忆。愿大家一切都好，下周见！",
+    "digest_quiet": "🌙 {name}这周很安静，没有新的记忆。愿大家一切都好，下周见！",
     "digest_date": "{month}{day}日",
     "digest_months": "1月 2月 3月 4月 5月 6月 7月 8月 9月 10月 11月 12月",
     "digest_weekdays": "周一 周二 周三 周四 周五 周六 周日",
@@ -50,7 +50,7 @@ TEXTS: dict[str, str] = {
     ),
     # consent
     "consent_prompt": (
-        "{name}，你好！我们在为{community}保存社区记忆。你在群里的消息可以保存吗？\n"
+        "{hello}我们在为{community}保存社区记忆。你在群里的消息可以保存吗？\n"
         "• 全部保存：你说的话都会留存\n"
         "• 只存被标记的：邻居标记时才保存\n"
         "• 不保存：什么都不存，也不再问你\n"
@@ -74,7 +74,15 @@ TEXTS: dict[str, str] = {
     "consent_set_named": "好的，摘要和档案里会显示你的名字。",
     "consent_set_anonymous": "好的，你会显示为“一位邻居”。",
     "consent_unchanged": "你的选择没有变：{choice}。",
-    "consent_usage": "用法：/consent all | tagged | none | named | anonymous",
+    "consent_usage": "用法：/consent 全部 | 标记 | 不保存 | 显示名字 | 匿名（也可以写 all | tagged | none | named | anonymous）",
+    # Words a resident may type after /consent, besides the English ones (space-separated).
+    "consent_words_all": "全部 全部保存 都保存 都存",
+    "consent_words_tagged": "标记 只存标记 只存标记的 只存被标记的",
+    "consent_words_none": "不保存 不存 都不存 都不保存",
+    "consent_words_named": "显示名字 显示我的名字 实名",
+    "consent_words_anonymous": "匿名 不显示名字",
+    "hello_name": "{name}，你好！",
+    "hello": "你好！",
     "not_for_you": "这个问题不是问你的哦。",
     "question_closed": "这个问题已经结束了。",
     "prompt_answered": "✔ 已回答：{answer}",
@@ -92,7 +100,7 @@ TEXTS: dict[str, str] = {
     "keep_unavailable": "我看不到那条消息的内容。请回复那条消息并发送 /keep。",
     "keep_needs_reply": "请回复要保存的消息，再发送 /keep。",
     "kept_yes": "谢谢！这条消息已存进社区记忆。",
-    "kept_no": "好的，这条消息不会保存，暂存的副本已经删除。",
+    "kept_no": "好的，这条消息不会保存，等你回答时先留着的那一份也已经删掉了。",
     "unkeep_done": "已取消你的标记。",
     "unkeep_none": "你没有标记过这条消息。",
     "unkeep_needs_reply": "请回复那条消息，再发送 /unkeep。",
@@ -101,7 +109,7 @@ TEXTS: dict[str, str] = {
     "button_yes_forget": "确定删除",
     "button_no_forget": "取消",
     "forget_done": (
-        "已删除：{messages} 条消息、{held} 条暂存、{tags} 个标记。"
+        "已删除：{messages} 条消息、{held} 条还在等你同意的消息、{tags} 个标记。"
         "你的选择仍是「{level}」，可以用 /consent 修改。"
     ),
     "forget_cancelled": "好的，什么都没删。",
