@@ -7,6 +7,10 @@ restart; ``answer_prompt`` checks the answerer and applies the answer. Anyone el
 raises ``NotYourPromptError`` and changes nothing. A prompt takes one answer: once answered it
 is closed (the adapters then take its buttons or answer line away), and a second answer
 changes nothing — a person who changes their mind says so with ``consent`` again.
+
+A *shared* consent prompt (its subject's user id is ``EVERYONE``, e.g. ``telegram:*``) is the
+one-tap answers under the bot's greeting in a group: whoever answers it answers for themself
+only, on the same platform; it never closes, and each answer is recorded under its own person.
 """
 
 from __future__ import annotations
@@ -43,6 +47,15 @@ class PromptKind(StrEnum):
     FORGET = "forget"
 
 
+EVERYONE = "*"
+"""The user id of a shared prompt's subject: no platform account is ever called ``*``."""
+
+
+def everyone_on(platform: str) -> AccountRef:
+    """The subject of a shared consent prompt on ``platform``."""
+    return AccountRef(platform, EVERYONE)
+
+
 ANSWERS: dict[PromptKind, tuple[str, ...]] = {
     PromptKind.CONSENT: ("all", "tagged", "none", "named", "anonymous"),
     PromptKind.KEEP: ("yes", "no"),
@@ -60,6 +73,11 @@ class PromptInfo:
     subject: AccountRef
     target_message_id: str | None
     answer: str | None
+
+    @property
+    def shared(self) -> bool:
+        """A consent prompt for whoever answers it (see the module doc)."""
+        return self.subject.user_id == EVERYONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +176,13 @@ def answer_prompt(
     prompt = get_prompt(archive, prompt_id)
     if prompt is None:
         raise NotFoundError("that question is no longer open")
+    if prompt.shared and prompt.kind is PromptKind.CONSENT:
+        if actor.platform != prompt.subject.platform or actor.user_id == EVERYONE:
+            raise NotYourPromptError(prompt.subject.key, actor.key)
+        if answer not in ANSWERS[prompt.kind]:
+            raise ConsentError(f"{answer!r} is not an answer to a consent question")
+        # The answerer's own choice, as if they typed it; the prompt stays open for others.
+        return _apply(archive, prompt, answer, actor, method, chat, display_name)
     if actor != prompt.subject:
         raise NotYourPromptError(prompt.subject.key, actor.key)
     if answer not in ANSWERS[prompt.kind]:

@@ -15,6 +15,8 @@ import calendar
 import functools
 import logging
 import re
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -50,6 +52,7 @@ from archiver.prompts import (
     PromptKind,
     answer_prompt,
     create_prompt,
+    everyone_on,
     get_prompt,
     prompt_for_message,
 )
@@ -98,6 +101,9 @@ PRIVATE_COMMANDS = ("help", "start", "consent", "mydata", "forget")
 SEARCH_RESULTS = 5
 MEMORIES = 3
 SNIPPET = 80
+# At most ASK_BURST unprompted consent questions per chat within ASK_WINDOW_S (``_may_ask``).
+ASK_BURST = 3
+ASK_WINDOW_S = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +166,7 @@ class Router:
         *,
         bot_usernames: dict[str, str] | None = None,
         today: Callable[[str], date] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.archive = archive
         self.bot_usernames = bot_usernames or {}
@@ -167,8 +174,34 @@ class Router:
         self._settings: dict[str, CommunitySettings] = {}
         # Chat → community: a chat never changes community, so a found answer stays true.
         self._chats: dict[ChatRef, str] = {}
+        # Chat → when the bot last asked someone there unprompted (see ``_may_ask``).
+        self._asked_at: dict[ChatRef, deque[float]] = {}
+        self._clock = clock
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _may_ask(self, chat: ChatRef) -> bool:
+        """Whether the bot may ask someone in ``chat`` unprompted now: at most ``ASK_BURST``
+        questions per chat within ``ASK_WINDOW_S``, so that a big group the bot just joined is
+        not flooded with them. Whoever is not asked now (and not marked as asked) is asked
+        when they next speak or join after the pause; meanwhile the greeting's answers and
+        ``consent`` are there for everyone."""
+        recent = self._asked_at.setdefault(chat, deque(maxlen=ASK_BURST))
+        return len(recent) < ASK_BURST or self._clock() - recent[0] >= ASK_WINDOW_S
+
+    def _ask_unprompted(
+        self,
+        chat: ChatRef,
+        settings: CommunitySettings,
+        person: AccountRef,
+        name: str | None,
+        reply_to: str | None,
+    ) -> list[Reply]:
+        """Ask ``person`` once, unprompted, if the chat's pace allows and nobody asked yet."""
+        if not self._may_ask(chat) or not mark_prompted(self.archive, settings.id, person):
+            return []
+        self._asked_at[chat].append(self._clock())
+        return [self._consent_prompt(chat, settings, person, name, reply_to, chat)]
 
     def settings(self, community_id: str) -> CommunitySettings:
         """The community's settings (cached: they change only with the config, at restart)."""
@@ -275,16 +308,9 @@ class Router:
         result = ingest_message(self.archive, incoming.as_event())
         if incoming.reply_to_id and KEEP_HASHTAG.search(incoming.text):
             replies += self._keep(incoming, settings, TagMethod.HASHTAG, story=None)
-        if result.should_ask and mark_prompted(self.archive, settings.id, incoming.sender):
-            replies.append(
-                self._consent_prompt(
-                    incoming.chat,
-                    settings,
-                    incoming.sender,
-                    incoming.sender_name,
-                    incoming.message_id,
-                    incoming.chat,
-                )
+        if result.should_ask:
+            replies += self._ask_unprompted(
+                incoming.chat, settings, incoming.sender, incoming.sender_name, incoming.message_id
             )
         return replies
 
@@ -746,7 +772,10 @@ class Router:
             # changes; the prompt is closed on the platform (again — closing it may have been
             # what the crash interrupted).
             return ButtonResult(self._t(settings, "question_closed"), alert=True, close_prompt=True)
-        return ButtonResult(self._answer_text(settings, result), close_prompt=True)
+        # A shared prompt (the greeting's answers) stays open for everyone else.
+        return ButtonResult(
+            self._answer_text(settings, result), close_prompt=not result.prompt.shared
+        )
 
     def closed_prompt_text(self, chat: ChatRef, message_id: str) -> str | None:
         """What the bot's prompt ``message_id`` says in place of its answers once closed: the
@@ -805,7 +834,17 @@ class Router:
         community_id = adopt_chat(self.archive, chat, title)
         appoint_stewards(self.archive, community_id, stewards, chat=chat)
         settings = self.settings(community_id)
-        return [Reply(chat, self._t(settings, "greeting"))]
+        # The greeting carries the one-tap answers for everyone (each answers for themself):
+        # in a big group most people answer there, instead of one question each.
+        prompt = create_prompt(self.archive, chat, PromptKind.CONSENT, everyone_on(chat.platform))
+        return [
+            Reply(
+                chat,
+                self._t(settings, "greeting"),
+                buttons=self._buttons(settings, prompt),
+                prompt_id=prompt.id,
+            )
+        ]
 
     def on_bot_removed(self, chat: ChatRef) -> None:
         """The bot was removed: the space stays in the archive, marked inactive."""
@@ -819,10 +858,7 @@ class Router:
         state = consent_of(self.archive, community_id, member)
         if state.level is not Level.UNKNOWN or state.prompted:
             return []
-        if not mark_prompted(self.archive, community_id, member):
-            return []
-        settings = self.settings(community_id)
-        return [self._consent_prompt(chat, settings, member, name, None, chat)]
+        return self._ask_unprompted(chat, self.settings(community_id), member, name, None)
 
 
 def _for_another_bot(message: str, bot_username: str | None) -> bool:

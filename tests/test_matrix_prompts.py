@@ -154,6 +154,33 @@ async def test_a_consent_prompt_is_closed_once_its_person_answers(room: Room) ->
     assert prompt_row(room, prompt["event_id"]).answer == "all"
 
 
+async def test_the_greetings_answers_are_each_residents_own_and_never_close(
+    room: Room,
+) -> None:
+    """The greeting offers ✅/📌/❌ to everyone: each reaction answers for whoever reacted,
+    and the greeting is never edited closed, so the next resident can still answer."""
+    greeting = (await room.bot_events())[0]
+    await eventually(
+        lambda: matrix._has(room.reactions_on(greeting["event_id"]), ANSWERS), "answers"
+    )
+    assert "✅ " + zh("button_all") in greeting["content"]["body"]
+
+    await room.alice.react(room.room_id, greeting["event_id"], "✅")
+    await room.bob.react(room.room_id, greeting["event_id"], "❌")
+    await eventually(lambda: room.level(room.bob) is Level.NONE, "bob's answer")
+    assert room.level(room.alice) is Level.ALL
+    assert room.level(room.carol) is Level.UNKNOWN
+    assert ledger(room) == [("level", "all"), ("level", "none")]
+    assert await edits_of(room, greeting["event_id"]) == []
+    assert prompt_row(room, greeting["event_id"]).answer is None
+
+    # What they write from now on follows their own answer, not each other's.
+    await room.alice.say(room.room_id, "the greeting's ✅ is mine")
+    await room.bob.say(room.room_id, "and my ❌ is mine")
+    await room.settled()
+    assert room.kept_texts() == ["the greeting's ✅ is mine"]
+
+
 async def test_a_keep_prompt_answered_no_destroys_the_held_copy_and_closes(room: Room) -> None:
     await room.consent_all(room.alice)
     words = f"carol's secret: the bike lock code is 4417 {uuid.uuid4().hex[:6]}"

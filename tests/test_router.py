@@ -20,7 +20,7 @@ from archiver.prompts import PromptKind, attach_message, get_prompt
 from archiver.reactions import keep_emoji
 from archiver.recall import search
 from bot.chat import ButtonResult, Incoming, Reaction, Reply
-from bot.router import Router
+from bot.router import ASK_BURST, ASK_WINDOW_S, Router
 from bot.texts import text
 from storage.models import ConsentEvent, HeldMessage, Message, MessageVersion, Space, Tag
 from tests.conftest import (
@@ -83,7 +83,7 @@ def incoming(
         private=private,
         message_id=str(next(_message_ids)),
         sender=account(user),
-        sender_name=NAMES[user],
+        sender_name=NAMES.get(user, f"邻居{user}"),
         text=body,
         sent_at=sent_at,
         reply_to_id=reply_to.message_id if reply_to is not None else reply_to_id,
@@ -374,6 +374,51 @@ def test_a_stale_button_is_answered_in_the_communitys_language(
     add_riverside(archive)
     result = router.on_button(RIVER_CHAT, False, account(ME), None, "p:999999999:all")
     assert result == ButtonResult(text("en", "question_closed"), alert=True)
+
+
+def test_the_greetings_answers_are_each_persons_own_and_stay_open(
+    router: Router, archive: Archive
+) -> None:
+    """The greeting carries one-tap answers for everyone: each press answers for the one
+    who pressed, never for anyone else, and the question stays open for the next person."""
+    greeting = one(router.on_bot_added(CHAT, "阳光花园"))
+    assert press(router, ME, greeting, "all") == ButtonResult(zh("consent_set_all"))
+    assert press(router, BOB, greeting, "none") == ButtonResult(zh("consent_set_none"))
+    assert (level(archive, ME), level(archive, BOB)) == (Level.ALL, Level.NONE)
+    assert level(archive, CAROL) is Level.UNKNOWN
+    assert ledger(archive) == [
+        ("level", "all", "button", "telegram:1"),
+        ("level", "none", "button", "telegram:2"),
+    ]
+    # Matrix answers by reaction on the greeting: the same, for the reacting person only.
+    message_id = posted(archive, greeting)
+    answered = react(router, CAROL, message_id, "📌")
+    assert isinstance(answered, ButtonResult) and answered.close_prompt is False
+    assert level(archive, CAROL) is Level.TAGGED and level(archive, BOB) is Level.NONE
+    # And nobody's words were kept by a press: only what ME writes from now on.
+    assert router.on_message(incoming(BOB, "不要存我的话")) == []
+    router.on_message(incoming(ME, "好的，存吧"))
+    assert [m.text for m in rows(archive, Message)] == ["好的，存吧"]
+
+
+def test_a_big_group_is_not_flooded_with_consent_questions(archive: Archive) -> None:
+    """Many new voices at once: at most ASK_BURST questions per chat in ASK_WINDOW_S; the
+    others are asked when they speak again after the pause (silence stays "unknown")."""
+    now = [1000.0]
+    router = Router(archive, bot_usernames={"telegram": BOT}, clock=lambda: now[0])
+    voices = list(range(100, 100 + ASK_BURST + 4))
+    asked = [u for u in voices if router.on_message(incoming(u, "大家好"))]
+    assert asked == voices[:ASK_BURST]
+    # Not asked, so not marked as asked: after the pause, their next words bring the question.
+    now[0] += ASK_WINDOW_S
+    later = [u for u in voices if router.on_message(incoming(u, "又来了"))]
+    assert later == voices[ASK_BURST : 2 * ASK_BURST]
+    assert all(level(archive, u) is Level.UNKNOWN for u in voices)
+    assert rows(archive, Message) == []
+    # Another chat has its own pace.
+    other = ChatRef("telegram", "-1005550002")
+    router.on_bot_added(other, "幸福里")
+    assert router.on_message(incoming(voices[-1], "你好", chat=other))
 
 
 # --- /consent ----------------------------------------------------------------------------------
@@ -1165,7 +1210,8 @@ def test_added_to_a_chat_no_community_lists_the_bot_makes_one_and_says_hello(
 ) -> None:
     chat = ChatRef("telegram", "-1005550001")
     greeting = one(router.on_bot_added(chat, "幸福里"))
-    assert greeting == Reply(chat, text("zh", "greeting", community="幸福里"))
+    assert greeting.chat == chat and greeting.text == text("zh", "greeting", community="幸福里")
+    assert [b.data.rsplit(":", 1)[1] for b in greeting.buttons] == ["all", "tagged", "none"]
     assert community_of_chat(archive, chat) == "telegram-1005550001"
     again = one(router.on_bot_added(CHAT, "whatever"))
     assert again.text == zh("greeting")  # a listed chat keeps its community

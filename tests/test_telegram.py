@@ -422,12 +422,19 @@ async def test_keep_reaction(room: Room) -> None:
     [prompt] = room.said_since(mark)
     assert prompt.reply_to is unknown and answers(prompt) == ["yes", "no"]
 
-    # On the bot's own greeting: nothing to keep, nothing said.
+    # On the bot's own greeting: nothing to keep — the greeting carries everyone's consent
+    # answers, so ✍ there is Alice's own "only tagged", confirmed, and the greeting stays
+    # open for the others.
     greeting = room.emu.bot_messages(room.group)[0]
+    assert answers(greeting) == ["all", "tagged", "none"]
     mark = room.mark()
-    room.emu.user_reacts(room.carol, greeting, KEEP)
+    room.emu.user_reacts(room.alice, greeting, KEEP)
     await room.settled()
-    assert room.said_since(mark) == [] and len(room.kept()) == 1
+    assert [m.body for m in room.said_since(mark)] == [room.t("consent_set_tagged")]
+    assert room.level(room.alice) is Level.TAGGED and len(room.kept()) == 1
+    assert room.level(room.bob) is Level.UNKNOWN
+    assert answers(room.emu.bot_messages(room.group)[0]) == ["all", "tagged", "none"]
+    mark = room.mark()
 
     # On the bot's consent question: an answer ("only tagged"), and from its person only.
     [question] = [

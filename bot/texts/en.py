@@ -36,8 +36,8 @@ TEXTS: dict[str, str] = {
     "greeting": (
         "Hello everyone, I am {community}'s community memory 📖\n"
         "I keep only the messages people agree to keep: until you answer, nothing is stored.\n"
-        "Send /consent to choose: keep everything, only what is tagged, or nothing. "
-        "/help lists the commands."
+        "Choose below (your answer counts for you only): keep everything, only what is "
+        "tagged, or nothing — or send /consent. /help lists the commands."
     ),
     "help": (
         "I am {community}'s community memory: I keep only what neighbours agreed to keep.\n"
