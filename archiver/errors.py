@@ -1,17 +1,26 @@
-"""Every error Community Memory raises on purpose.
+"""Every error Community Memory raises on purpose: one family, one base class.
 
 Hierarchy::
 
-    CommunityMemoryError          base: the CLI prints str(error) as one line and exits 1
-    ├── ConfigError               config file missing, unreadable, a typo or a bad value
-    ├── UnknownCommunityError     a community id that neither the config nor the archive knows
-    ├── ImportFormatError         an export file or entry that cannot be read
-    ├── ConsentError              a consent change that is not allowed
-    │   └── NotYourPromptError    someone answered a prompt meant for another person
-    └── NotFoundError             a message, person or story that is not in the archive
-
-    StorageError                  (from ``storage.errors``) the database refused: unreachable,
-                                  locked, newer schema … — callers catch both families
+    CommunityMemoryError            base (storage.errors): the CLI prints str(error) as one
+    │                               line and exits 1; nothing else is ever shown to a user
+    ├── StorageError                (storage.errors) the database refused: unreachable, locked,
+    │                               newer schema … — adapters catch it first and retry
+    ├── ConfigError                 config file missing, unreadable, a typo or a bad value
+    ├── UnknownCommunityError       a community id that neither the config nor the archive knows
+    ├── UnknownChatError            (archiver.community) a chat that belongs to no community
+    ├── ImportFormatError           an export file or entry that cannot be read
+    ├── ConsentError                a consent change that is not allowed
+    │   └── NotYourPromptError      someone answered a prompt meant for another person
+    ├── NotFoundError               a message, person or story that is not in the archive
+    ├── PostError                   (bot.posting) a digest or memory reached none of its chats
+    └── PlatformError               (bot.chat) a chat platform failed us; the adapter maps
+        │                           its library's errors (python-telegram-bot, nio) to these
+        ├── SendRefusedError        the platform refused the bot's message (removed, blocked,
+        │                           no right to speak, still rate limited)
+        └── PlatformUnavailableError  the platform could not be reached (network, timeout,
+            │                       server error); worth trying again later
+            └── MatrixUnavailableError  (bot.matrix.adapter) the homeserver, for the sync
 
 Each carries its context as attributes so callers can react without parsing the message.
 """
@@ -20,7 +29,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from storage.errors import StorageError
+from storage.errors import CommunityMemoryError, StorageError
 
 __all__ = [
     "CommunityMemoryError",
@@ -32,10 +41,6 @@ __all__ = [
     "StorageError",
     "UnknownCommunityError",
 ]
-
-
-class CommunityMemoryError(Exception):
-    """Base class: a problem the user can understand and fix, shown as one line."""
 
 
 class ConfigError(CommunityMemoryError):

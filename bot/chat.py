@@ -88,7 +88,18 @@ class Reply:
     picture: bytes | None = None
 
 
-class SendRefusedError(CommunityMemoryError):
+class PlatformError(CommunityMemoryError):
+    """A chat platform failed a call of the bot's. Each adapter maps its library's errors to
+    this family at the edge that calls the library (``bot/telegram/errors.py``; the Matrix
+    adapter's answers), so nothing above the adapters sees python-telegram-bot or nio."""
+
+
+class PlatformUnavailableError(PlatformError):
+    """The platform could not be reached or failed on its side (network, timeout, 5xx):
+    nothing was done, and the same call may work later."""
+
+
+class SendRefusedError(PlatformError):
     """The platform refused a message of the bot's: the bot was removed from the chat (or
     blocked), may not speak there (Matrix power levels), or stayed rate limited past waiting.
     Nothing was delivered. An adapter's ``send`` raises it so that a post is not counted as

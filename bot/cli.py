@@ -63,7 +63,7 @@ def friendly(command: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
-        except (CommunityMemoryError, StorageError) as exc:
+        except CommunityMemoryError as exc:  # StorageError is one of them
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:

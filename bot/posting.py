@@ -35,7 +35,7 @@ from archiver.posts import (
     render_memories,
     status,
 )
-from bot.chat import Reply, Sender, SendRefusedError
+from bot.chat import PlatformError, Reply, Sender, SendRefusedError
 from bot.texts import text
 
 log = logging.getLogger(__name__)
@@ -119,10 +119,9 @@ class Poster:
             reply = Reply(chat=chat, text=content.text, picture=content.picture)
             try:
                 await self.senders[chat.platform].send(reply)
-            except Exception as exc:  # one chat failing must not keep the post from the others
-                # A refusal (the bot removed, or muted) is the chat's answer, not a bug: it is
-                # logged without a traceback.
-                refused = isinstance(exc, SendRefusedError)
+            except PlatformError as exc:  # one chat failing must not keep the post from others
+                # The platform's answer (the bot removed or muted, the network down), not a
+                # bug: logged without a traceback. A bug is no PlatformError and goes up.
                 why = f"refused ({exc.reason})" if isinstance(exc, SendRefusedError) else str(exc)
                 log.warning(
                     "%s %s: not delivered to %s:%s: %s",
@@ -131,7 +130,6 @@ class Poster:
                     chat.platform,
                     chat.chat_id,
                     why,
-                    exc_info=not refused,
                 )
                 failures.append(f"{chat.platform}:{chat.chat_id}: {why}")
                 continue

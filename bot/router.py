@@ -36,7 +36,6 @@ from archiver.consent import set_attribution as archive_set_attribution
 from archiver.consent import set_level as archive_set_level
 from archiver.digest import build_digest, render
 from archiver.errors import (
-    CommunityMemoryError,
     ConsentError,
     NotFoundError,
     NotYourPromptError,
@@ -511,7 +510,7 @@ class Router:
                 )
             except NotFoundError:
                 return self._say(incoming, self._t(settings, "forget_not_found"))
-            except CommunityMemoryError:
+            except ConsentError:  # not their message (a StorageError goes on, to be retried)
                 return self._say(incoming, self._t(settings, "forget_not_yours"))
             return self._say(incoming, self._t(settings, "forget_message_done"))
         if consent_of(self.archive, settings.id, incoming.sender).person_id is None:

@@ -153,6 +153,30 @@ async def test_telegram_a_refused_reply_is_logged_and_the_bot_goes_on(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+async def test_telegram_a_reply_without_the_right_to_write_is_logged_without_a_traceback(
+    setup: Setup,  # noqa: F811
+    caplog: Any,
+) -> None:
+    """400 "not enough rights" (a group that took away the bot's right to write) is the
+    platform's answer, mapped to SendRefusedError at the adapter: logged in one line, the
+    space stays active (the bot is still a member), and the bot goes on."""
+    caplog.set_level(logging.WARNING, logger="bot.telegram.adapter")
+    async with running(setup) as bot:
+        await bot.settled()
+        setup.emu.fail_next(
+            "sendMessage",
+            400,
+            description="Bad Request: not enough rights to send text messages to the chat",
+        )
+        assert await bot.exchange(setup.alice, "/help") == []
+        [warning] = [r for r in caplog.records if "was not delivered" in r.getMessage()]
+        assert "not enough rights" in warning.getMessage().lower() and warning.exc_info is None
+        answered = await bot.exchange(setup.alice, "/help")
+        assert len(answered) == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert active_spaces(setup.archive, COMMUNITY) == [SpaceRef("telegram", str(setup.group.id))]
+
+
 # --- Matrix --------------------------------------------------------------------------------------
 
 

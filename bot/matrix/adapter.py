@@ -53,7 +53,14 @@ from archiver.events import DeleteEvent, EditEvent, MessageEvent
 from archiver.prompts import attach_message, prompt_for_message
 from archiver.reactions import is_keep
 from archiver.stewards import Appointment, StewardReason
-from bot.chat import ButtonResult, Incoming, Reaction, Reply, SendRefusedError
+from bot.chat import (
+    ButtonResult,
+    Incoming,
+    PlatformUnavailableError,
+    Reaction,
+    Reply,
+    SendRefusedError,
+)
 from bot.config import MatrixConfig
 from bot.matrix import events as mx
 from bot.matrix.power import room_admins
@@ -75,7 +82,7 @@ PICTURE_NAME = "digest.png"
 T = TypeVar("T")
 
 
-class MatrixUnavailableError(Exception):
+class MatrixUnavailableError(PlatformUnavailableError):
     """The homeserver could not be reached or refused a request the sync depends on: the
     sync is tried again from the same token."""
 

@@ -59,12 +59,13 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from archiver.errors import ConfigError, StorageError
+from archiver.errors import StorageError
 from archiver.events import AccountRef, ChatRef, EditEvent, MessageEvent
 from archiver.prompts import attach_message, prompt_for_message
 from archiver.stewards import Appointment, StewardReason
-from bot.chat import ButtonResult, Incoming, Reaction, Reply, SendRefusedError
+from bot.chat import ButtonResult, Incoming, PlatformError, Reaction, Reply
 from bot.router import Router
+from bot.telegram.errors import mapped
 
 log = logging.getLogger(__name__)
 
@@ -370,16 +371,19 @@ class TelegramAdapter:
         """Answer residents: a reply the chat refused is logged (``send`` did), not raised —
         the update was handled, and the next replies still go."""
         for reply in replies:
-            with suppress(SendRefusedError):
+            try:
                 await self.send(reply)
+            except PlatformError as exc:
+                log.warning("a reply in %s was not delivered: %s", reply.chat.chat_id, exc)
 
     async def send(self, reply: Reply) -> None:
         """Deliver one reply; a private one falls back to its group notice when the person
         never started the bot.
 
         Raises:
-            SendRefusedError: the group refused it (403: the bot was removed); the group is
-                marked inactive.
+            SendRefusedError: the group refused it (403: the bot was removed, and the group is
+                marked inactive; 400: e.g. no right to write there).
+            PlatformUnavailableError: Telegram could not be reached, after waiting.
         """
         if reply.private_to is not None:
             try:
@@ -396,10 +400,11 @@ class TelegramAdapter:
                 await self._send_picture(reply.chat.chat_id, reply)
             else:
                 await self._send_text(reply.chat.chat_id, reply, private=False)
-        except Forbidden as exc:
-            log.warning("removed from %s: %s", reply.chat.chat_id, exc)
-            await self._call(self.router.on_bot_removed, reply.chat)
-            raise SendRefusedError(reply.chat, exc.message) from exc
+        except TelegramError as exc:
+            if isinstance(exc, Forbidden):
+                log.warning("removed from %s: %s", reply.chat.chat_id, exc)
+                await self._call(self.router.on_bot_removed, reply.chat)
+            raise mapped(exc, reply.chat) from exc
 
     async def _send_text(self, chat_id: str, reply: Reply, *, private: bool) -> None:
         markup = None
@@ -469,10 +474,7 @@ class TelegramAdapter:
         except BaseException as exc:
             await self.bot.shutdown()  # closes the connections and lets initialize() reopen them
             if isinstance(exc, InvalidToken):
-                raise ConfigError(
-                    "Telegram refused the token; copy it again from @BotFather",
-                    key="telegram.token",
-                ) from None
+                raise mapped(exc) from None
             raise
         try:
             yield self
@@ -515,12 +517,8 @@ class TelegramAdapter:
                 await self._poll(stop)
             finally:
                 await self.application.shutdown()
-        except InvalidToken:
-            # Not PTB's message: it repeats the token, and logs are no place for secrets.
-            raise ConfigError(
-                "Telegram refused the token; copy it again from @BotFather",
-                key="telegram.token",
-            ) from None
+        except InvalidToken as exc:
+            raise mapped(exc) from None
 
     async def _start(self, stop: asyncio.Event) -> bool:
         """Initialize (PTB asks ``get_me``: the bot's username) and make sure no webhook is
