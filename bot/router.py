@@ -50,6 +50,7 @@ from archiver.prompts import (
     PromptInfo,
     PromptKind,
     answer_prompt,
+    attach_message,
     create_prompt,
     everyone_on,
     get_prompt,
@@ -775,6 +776,15 @@ class Router:
         return ButtonResult(
             self._answer_text(settings, result), close_prompt=not result.prompt.shared
         )
+
+    def is_prompt(self, chat: ChatRef, message_id: str) -> bool:
+        """Whether the bot's message ``message_id`` in ``chat`` carries a question."""
+        return prompt_for_message(self.archive, chat, message_id) is not None
+
+    def prompt_sent(self, prompt_id: int, message_id: str) -> None:
+        """The adapter posted prompt ``prompt_id`` as ``message_id``: remember it, so that an
+        answer by reaction on that message (Matrix, Telegram's ✍) finds its question."""
+        attach_message(self.archive, prompt_id, message_id)
 
     def closed_prompt_text(self, chat: ChatRef, message_id: str) -> str | None:
         """What the bot's prompt ``message_id`` says in place of its answers once closed: the

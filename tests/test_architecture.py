@@ -43,3 +43,17 @@ def test_the_check_can_fail(tmp_path: Path) -> None:
     sample = tmp_path / "x.py"
     sample.write_text("def f():\n    from bot.cli import app\n", encoding="utf-8")
     assert "bot" in imported_modules(sample)
+
+
+ADAPTERS = ("bot/telegram", "bot/matrix")
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_adapters_go_through_the_router(adapter: str) -> None:
+    """An adapter translates; the router decides. It never reaches into the archive."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / adapter).rglob("*.py"))
+        if "router.archive" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []

@@ -50,7 +50,6 @@ from nio.crypto import ENCRYPTION_ENABLED
 
 from archiver.errors import ConfigError, StorageError
 from archiver.events import DeleteEvent, EditEvent, MessageEvent
-from archiver.prompts import attach_message, prompt_for_message
 from archiver.reactions import is_keep
 from archiver.stewards import Appointment, StewardReason
 from bot.chat import (
@@ -559,9 +558,9 @@ class MatrixAdapter:
         if keep is None:
             return  # a room no community lists
         emoji = next((e for e in ANSWER_EMOJI if mx.bare(e) == mx.bare(emoji)), emoji)
-        prompt = await self._call(prompt_for_message, self.router.archive, room, target_id)
+        on_prompt = await self._call(self.router.is_prompt, room, target_id)
         target: MessageEvent | None = None
-        if prompt is None:
+        if not on_prompt:
             if not is_keep(PLATFORM, keep, emoji):
                 return
             original = await self._get_event(room_id, target_id)
@@ -587,7 +586,7 @@ class MatrixAdapter:
                 target=target,
             ),
         )
-        if prompt is None:
+        if not on_prompt:
             # A keep reaction: remembered, so that its redaction (which names only this
             # event) can take its tag back.
             self.store.remember_reaction(str(event["event_id"]), room_id, target_id, sender, emoji)
@@ -714,7 +713,7 @@ class MatrixAdapter:
         event_id = await self._send_to(reply.chat.chat_id, reply)
         if reply.prompt_id is not None:
             # Attached before the answers are offered, so a fast reaction is recognised.
-            await self._call(attach_message, self.router.archive, reply.prompt_id, event_id)
+            await self._call(self.router.prompt_sent, reply.prompt_id, event_id)
             for button in reply.buttons:
                 await self._send_event(
                     reply.chat.chat_id,

@@ -61,7 +61,6 @@ from telegram.request import HTTPXRequest
 
 from archiver.errors import StorageError
 from archiver.events import AccountRef, ChatRef, EditEvent, MessageEvent
-from archiver.prompts import attach_message, prompt_for_message
 from archiver.stewards import Appointment, StewardReason
 from bot.chat import ButtonResult, Incoming, PlatformError, Reaction, Reply
 from bot.router import Router
@@ -289,7 +288,7 @@ class TelegramAdapter:
         chat = ChatRef(PLATFORM, str(change.chat.id))
         message_id = str(change.message_id)
         if (chat.chat_id, message_id) in self._own and not await self._call(
-            prompt_for_message, self.router.archive, chat, message_id
+            self.router.is_prompt, chat, message_id
         ):
             return  # a reaction on one of the bot's own messages that asks nothing
         for emoji in removed:
@@ -431,9 +430,7 @@ class TelegramAdapter:
             if not private:
                 self._remember_own(chat_id, str(sent.message_id))
             if last and reply.prompt_id is not None:
-                await self._call(
-                    attach_message, self.router.archive, reply.prompt_id, str(sent.message_id)
-                )
+                await self._call(self.router.prompt_sent, reply.prompt_id, str(sent.message_id))
 
     async def _send_picture(self, chat_id: str, reply: Reply) -> None:
         """A photo with the text as its caption; what does not fit in a caption (1,024
