@@ -23,6 +23,9 @@ from enum import StrEnum
 from sqlmodel import Session
 
 from archiver.archive import Archive
+from archiver.consent_policy import Attribution as Attribution
+from archiver.consent_policy import Level as Level
+from archiver.consent_policy import keeps_name
 from archiver.errors import ConsentError, NotYourPromptError
 from archiver.events import AccountRef
 from archiver.segmentation import Segmenter
@@ -30,27 +33,6 @@ from storage import messages as message_store
 from storage import people
 from storage.erase import erase_held, purge_residue
 from storage.models import ConsentEvent, HeldMessage, Message
-
-
-class Level(StrEnum):
-    """How much of a person's writing the community may keep."""
-
-    UNKNOWN = "unknown"
-    ALL = "all"
-    TAGGED = "tagged"
-    NONE = "none"
-
-    @property
-    def is_yes(self) -> bool:
-        """``all`` and ``tagged`` are a yes (to everything, or to what others tag)."""
-        return self in (Level.ALL, Level.TAGGED)
-
-
-class Attribution(StrEnum):
-    """Whether digests and the site show the person's name."""
-
-    NAMED = "named"
-    ANONYMOUS = "anonymous"
 
 
 class Method(StrEnum):
@@ -208,9 +190,9 @@ def apply_level(
     assert person.id is not None
     current = people.get_consent(session, person.id)
     old = current.level
-    if level.is_yes and display_name:
+    if keeps_name(level) and display_name:
         person.display_name = display_name
-    elif not level.is_yes:
+    elif not keeps_name(level):
         person.display_name = None
     session.add(person)
     if old == level.value:
@@ -263,7 +245,7 @@ def apply_attribution(
     person = people.ensure_person(session, community_id, subject.platform, subject.user_id)
     assert person.id is not None
     current = people.get_consent(session, person.id)
-    if display_name and Level(current.level).is_yes:
+    if display_name and keeps_name(Level(current.level)):
         person.display_name = display_name
         session.add(person)
     old = current.attribution

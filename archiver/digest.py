@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from archiver.archive import Archive
-from archiver.consent import Attribution
+from archiver.consent_policy import shown_name
 from archiver.errors import UnknownCommunityError
 from archiver.keywords import Keyword, week_words
 from storage import communities
@@ -253,9 +253,7 @@ def build_digest(
 
 
 def _shown_author(row: WeekMessage) -> str | None:
-    if row.attribution == Attribution.NAMED.value and row.author_name:
-        return row.author_name
-    return None
+    return shown_name(row.attribution, row.author_name)
 
 
 def _named_authors(rows: Sequence[WeekMessage]) -> dict[int, str]:

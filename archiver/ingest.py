@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from archiver.archive import Archive
 from archiver.community import space_for
-from archiver.consent import Level
+from archiver.consent_policy import Level, keeps_edit, keeps_live, should_ask
 from archiver.events import DeleteEvent, EditEvent, MessageEvent
 from archiver.forget import forget_message_by_platform
 from storage import messages as message_store
@@ -43,8 +43,8 @@ def ingest_message(archive: Archive, event: MessageEvent) -> IngestResult:
             return IngestResult(space.community_id, kept=False, should_ask=True)
         consent = people.get_consent(session, person.id)
         level = Level(consent.level)
-        if level is not Level.ALL or consent.level_event_id is None:
-            ask = level is Level.UNKNOWN and consent.prompted_at is None
+        if not keeps_live(level) or consent.level_event_id is None:
+            ask = should_ask(level, prompted=consent.prompted_at is not None)
             return IngestResult(space.community_id, kept=False, level=level, should_ask=ask)
         if event.author_name and person.display_name != event.author_name:
             person.display_name = event.author_name
@@ -82,7 +82,7 @@ def edit_message(archive: Archive, event: EditEvent) -> bool:
         assert space.id is not None
         message = message_store.get_message(session, space.id, event.message_id)
         if message is not None:
-            if people.get_consent(session, message.author_id).level == Level.NONE.value:
+            if not keeps_edit(Level(people.get_consent(session, message.author_id).level)):
                 return False
             if message.text == event.text:
                 return True

@@ -28,7 +28,8 @@ from sqlmodel import Session
 
 from archiver.archive import Archive
 from archiver.community import space_for
-from archiver.consent import Level, Method, release_held
+from archiver.consent import Method, release_held
+from archiver.consent_policy import Level, OnTag, on_tag, survives_unkeep
 from archiver.errors import NotFoundError, NotYourPromptError
 from archiver.events import AccountRef, ChatRef, MessageEvent, TagEvent
 from storage import communities, people
@@ -131,9 +132,10 @@ def tag_message(archive: Archive, event: TagEvent) -> TagResult:
         assert author.id is not None
         consent = people.get_consent(session, author.id)
         level = Level(consent.level)
-        if level is Level.NONE:
+        decision = on_tag(level, by_author=target.author == event.tagger)
+        if decision is OnTag.REFUSE:
             return TagResult(TagOutcome.REFUSED, space.community_id, author=target.author)
-        if level is Level.UNKNOWN and target.author == event.tagger:
+        if decision is OnTag.KEEP_AS_OWN_YES:
             # Tagging your own message is a yes to keeping that message.
             consent_event = _record_message_answer(
                 session,
@@ -147,7 +149,7 @@ def tag_message(archive: Archive, event: TagEvent) -> TagResult:
                 at=now,
             )
             consent_id: int | None = consent_event.id
-        elif level.is_yes:
+        elif decision is OnTag.KEEP:
             consent_id = consent.level_event_id
             if target.author_name and author.display_name != target.author_name:
                 author.display_name = target.author_name
@@ -314,12 +316,15 @@ def unkeep(archive: Archive, chat: ChatRef, message_id: str, *, tagger: AccountR
 
 
 def _kept_under_all(session: Session, message: Message) -> bool:
-    """True when the message would be kept without any tag: its author's level is ``all``
-    now, or it was kept under their ``all`` (what was kept under an earlier yes stays)."""
-    if Level(people.get_consent(session, message.author_id).level) is Level.ALL:
-        return True
+    """True when the message would be kept without any tag (``survives_unkeep``): its
+    author's level is ``all`` now, or it was kept under their ``all``."""
     entry = session.get(ConsentEvent, message.consent_event_id)
-    return entry is not None and entry.field == "level" and entry.new_value == Level.ALL.value
+    return survives_unkeep(
+        Level(people.get_consent(session, message.author_id).level),
+        kept_under_all=entry is not None
+        and entry.field == "level"
+        and entry.new_value == Level.ALL.value,
+    )
 
 
 def purge_expired(archive: Archive, now: datetime | None = None) -> int:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from archiver.archive import Archive
-from archiver.consent import Attribution
+from archiver.consent_policy import shown_name
 from archiver.errors import UnknownCommunityError
 from storage import communities
 from storage import messages as message_store
@@ -67,14 +67,13 @@ def _zone_in(session: Session, community_id: str) -> ZoneInfo:
 
 
 def _shown(row: MessageRow, zone: ZoneInfo) -> KeptMessage:
-    named = row.attribution == Attribution.NAMED.value and row.author_name
     return KeptMessage(
         id=row.id,
         space=row.space,
         platform_message_id=row.platform_message_id,
         sent_at=row.sent_at.astimezone(zone),
         text=row.text,
-        author=row.author_name if named else None,
+        author=shown_name(row.attribution, row.author_name),
         tags=row.tag_count,
     )
 

@@ -28,7 +28,7 @@ from typing import Any
 from sqlmodel import Session
 
 from archiver.archive import Archive
-from archiver.consent import Level
+from archiver.consent_policy import Level, keeps_name
 from archiver.errors import CommunityMemoryError, UnknownCommunityError
 from storage import communities, dump, people
 from storage import stewards as steward_store
@@ -289,7 +289,7 @@ class _Writer:
             assert person.id is not None
             record: dict[str, Any] = {"type": "person", "id": person.id}
             # Data minimisation: a name only for someone who said yes.
-            if person.display_name and Level(consent.level).is_yes:
+            if person.display_name and keeps_name(Level(consent.level)):
                 record["display_name"] = person.display_name
             record.update(
                 {

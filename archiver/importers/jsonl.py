@@ -31,7 +31,7 @@ from typing import Any
 from sqlmodel import Session
 
 from archiver.archive import Archive
-from archiver.consent import Level
+from archiver.consent_policy import Level, keeps_name
 from archiver.errors import CommunityMemoryError
 from archiver.events import AccountRef
 from archiver.importers.jsonl_check import Checker, Plan, check_file, scan
@@ -310,7 +310,7 @@ def _restore_people(
                     dump.add_account(session, target, archive_id, account.platform, account.user_id)
             report.people_matched += 1
         else:
-            said_yes = Level(person["level"]).is_yes
+            said_yes = keeps_name(Level(person["level"]))
             archive_id = dump.create_person(
                 session,
                 target,
@@ -446,7 +446,7 @@ def _merge_consent(
     )
     if level != old_level:
         # The file's newer choice brings its name with it; a no never keeps one.
-        if not Level(level).is_yes:
+        if not keeps_name(Level(level)):
             dump.set_display_name(session, person_id, None)
         elif person["display_name"]:
             dump.set_display_name(session, person_id, person["display_name"])
