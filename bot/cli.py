@@ -298,16 +298,25 @@ def _import_jsonl(archive: Archive, file: Path, community: str | None, as_json: 
 @friendly
 def export_command(
     ctx: typer.Context,
-    fmt: Annotated[ExportFormat, typer.Argument(metavar="FORMAT", help="jsonl.")],
-    target: Annotated[Path, typer.Argument(metavar="OUT", help="File to write.")],
+    fmt: Annotated[ExportFormat, typer.Argument(metavar="FORMAT", help="jsonl or site.")],
+    target: Annotated[
+        Path, typer.Argument(metavar="OUT", help="File (jsonl) or folder (site) to write.")
+    ],
     community: Annotated[str, typer.Option(help="Community id.")],
-    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(help="jsonl: replace OUT; site: write into a folder that holds other files."),
+    ] = False,
 ) -> None:
-    """Export a community's archive to an open format."""
-    if fmt is ExportFormat.site:
-        raise CommunityMemoryError("export site is not available in this release; jsonl is")
+    """Export a community's archive: JSON Lines, or the archive website (a folder)."""
     with _archive(ctx, migrate=False) as (config, archive):
         _settings(config, archive, community)
+        if fmt is ExportFormat.site:
+            from archiver.site.build import build_site
+
+            site = build_site(archive, community, target, overwrite=overwrite)
+            out.print(site.summary(), markup=False)
+            return
         from archiver.exporters.jsonl import export_jsonl
 
         with _progress(f"exporting {community}", None) as progress:

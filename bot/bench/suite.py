@@ -60,7 +60,10 @@ BUDGET = {
     "onthisday_max_ms": ("<=", 5.0),
     "digest_s": ("<=", 1.5),
     "run_idle_rss_mb": ("<=", 150.0),
+    "site_incremental_s": ("<=", 1.0),
 }
+SITE_MAX_MESSAGES = 200_000  # the site's budget is set at 100,000 messages
+SITE_NEW_MESSAGES = 1_000
 # Words of the synthetic texts (found) and words that are in none (not found).
 FOUND_WORDS = ("电梯", "快递", "志愿者", "物业", "停车", "parcel", "lift", "volunteer", "garden")
 MISSING_WORDS = ("火箭", "潜水艇", "zeppelin", "saxophone", "量子", "独角兽")
@@ -184,6 +187,14 @@ def run_bench(
             _search_phase(archive, result)
             step("on this day")
             _onthisday_phase(archive, result)
+            if messages <= SITE_MAX_MESSAGES:
+                step("archive website")
+                _site_phase(archive, info.chat_id, folder, result)
+            else:
+                result.notes.append(
+                    f"site: not built above {SITE_MAX_MESSAGES:,} messages (its budget is at "
+                    "100,000: run bench --messages 100000)"
+                )
         finally:
             archive.close()
         step("weekly digest")
@@ -291,6 +302,43 @@ def _live_phase(archive: Archive, chat_id: str, result: BenchResult) -> None:
             "live_median_ms": figures["p50"],
             "live_p99_ms": figures["p99"],
             "live_peak_rss_mb": rss.peak_mb,
+        }
+    )
+
+
+def _site_phase(archive: Archive, chat_id: str, folder: Path, result: BenchResult) -> None:
+    """``export site``: a full build (pages and search index), then a rebuild after
+    SITE_NEW_MESSAGES new messages (appended in the newest month, as a week of chat is)."""
+    from archiver.site.build import build_site
+
+    out = folder / "site"
+    started = time.perf_counter()
+    full = build_site(archive, COMMUNITY, out)
+    full_s = time.perf_counter() - started
+    author = AccountRef("telegram", "900000001")  # at "all" since the live phase
+    chat = ChatRef("telegram", chat_id)
+    base = datetime(2030, 1, 2, tzinfo=UTC)
+    for index in range(SITE_NEW_MESSAGES):
+        event = MessageEvent(
+            chat=chat,
+            message_id=f"site-{index}",
+            author=author,
+            sent_at=base + timedelta(seconds=index),
+            text=f"新的一周 电梯 volunteer 第{index}条",
+        )
+        ingest_message(archive, event)
+    started = time.perf_counter()
+    again = build_site(archive, COMMUNITY, out)
+    incremental_s = time.perf_counter() - started
+    size = sum(path.stat().st_size for path in out.rglob("*") if path.is_file())
+    result.figures.update(
+        {
+            "site_build_s": round(full_s, 3),
+            "site_messages": full.messages,
+            "site_files": full.files,
+            "site_mb": round(size / 1e6, 1),
+            "site_incremental_s": round(incremental_s, 3),
+            "site_incremental_written": again.written,
         }
     )
 

@@ -1,0 +1,124 @@
+"""What the archive website reads: every kept message of a community in one ordered pass, the
+tags and stories they carry, and the stories themselves.
+
+Only the ``message`` table is read for content, so only kept messages reach the site: held
+copies live apart and erased messages are gone. Authors come with their attribution choice and
+stored name (a name is stored only while its person says yes); platform account ids are never
+read here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from storage.models import Consent, Message, Person, Story, Tag
+
+
+@dataclass(frozen=True, slots=True)
+class SiteMessage:
+    """A kept message as the site shows it."""
+
+    id: int
+    space_id: int
+    platform_message_id: str
+    sent_at: datetime  # UTC
+    edited_at: datetime | None
+    text: str
+    tokens: str  # as stored: space-joined, lower-cased search tokens
+    reply_to: str | None
+    media_kind: str | None
+    author_id: int
+    author_name: str | None
+    attribution: str
+    tags: int
+    story_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteStory:
+    """A story and when it was started."""
+
+    id: int
+    name: str
+    created_at: datetime
+
+
+def site_messages(session: Session, community_id: str) -> list[SiteMessage]:
+    """Every kept message of the community, oldest first, with its tags and stories."""
+    tags: dict[tuple[int, str], list[int | None]] = defaultdict(list)
+    for space_id, pmid, story_id in session.execute(
+        select(col(Tag.space_id), col(Tag.platform_message_id), col(Tag.story_id)).where(
+            col(Tag.community_id) == community_id
+        )
+    ):
+        tags[(space_id, pmid)].append(story_id)
+    stmt = (
+        select(
+            col(Message.id),
+            col(Message.space_id),
+            col(Message.platform_message_id),
+            col(Message.sent_at),
+            col(Message.edited_at),
+            col(Message.text),
+            col(Message.tokens),
+            col(Message.reply_to),
+            col(Message.media_kind),
+            col(Message.author_id),
+            col(Person.display_name),
+            col(Consent.attribution),
+        )
+        .join(Person, col(Person.id) == col(Message.author_id))
+        .join(Consent, col(Consent.person_id) == col(Message.author_id))
+        .where(col(Message.community_id) == community_id)
+        .order_by(col(Message.sent_at), col(Message.id))
+    )
+    found = []
+    for (
+        mid,
+        space_id,
+        pmid,
+        sent,
+        edited,
+        body,
+        tokens,
+        reply,
+        media,
+        author,
+        name,
+        shown,
+    ) in session.execute(stmt):
+        on = tags.get((space_id, pmid), ())
+        found.append(
+            SiteMessage(
+                id=mid,
+                space_id=space_id,
+                platform_message_id=pmid,
+                sent_at=sent,
+                edited_at=edited,
+                text=body,
+                tokens=tokens,
+                reply_to=reply,
+                media_kind=media,
+                author_id=author,
+                author_name=name,
+                attribution=shown,
+                tags=len(on),
+                story_ids=tuple(sorted({s for s in on if s is not None})),
+            )
+        )
+    return found
+
+
+def site_stories(session: Session, community_id: str) -> list[SiteStory]:
+    """The community's stories, oldest first."""
+    stmt = (
+        select(col(Story.id), col(Story.name), col(Story.created_at))
+        .where(col(Story.community_id) == community_id)
+        .order_by(col(Story.created_at), col(Story.id))
+    )
+    return [SiteStory(sid, name, created) for sid, name, created in session.execute(stmt)]
