@@ -69,7 +69,10 @@ def keeps_name(level: Level) -> bool:
 def shown_name(attribution: str, stored_name: str | None) -> str | None:
     """The name to show for a person, or None for "a neighbour": their stored name (kept
     only while they say yes) if they chose ``named``."""
-    return stored_name if attribution == Attribution.NAMED.value and stored_name else None
+    return stored_name if attribution == _NAMED and stored_name else None
+
+
+_NAMED = Attribution.NAMED.value  # read once: the site asks this for every message
 
 
 def keeps_edit(level: Level) -> bool:

@@ -10,6 +10,7 @@ read here.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,18 +19,18 @@ from sqlmodel import Session, col
 
 from storage.models import Consent, Message, Person, Story, Tag
 
+_CHUNK = 5_000  # ids per IN (...), well below SQLite's limit on bound parameters
+
 
 @dataclass(frozen=True, slots=True)
-class SiteMessage:
-    """A kept message as the site shows it."""
+class OutlineRow:
+    """A kept message without its text: enough to lay out the site and see what changed."""
 
     id: int
     space_id: int
     platform_message_id: str
     sent_at: datetime  # UTC
     edited_at: datetime | None
-    text: str
-    tokens: str  # as stored: space-joined, lower-cased search tokens
     reply_to: str | None
     media_kind: str | None
     author_id: int
@@ -48,15 +49,9 @@ class SiteStory:
     created_at: datetime
 
 
-def site_messages(session: Session, community_id: str) -> list[SiteMessage]:
-    """Every kept message of the community, oldest first, with its tags and stories."""
-    tags: dict[tuple[int, str], list[int | None]] = defaultdict(list)
-    for space_id, pmid, story_id in session.execute(
-        select(col(Tag.space_id), col(Tag.platform_message_id), col(Tag.story_id)).where(
-            col(Tag.community_id) == community_id
-        )
-    ):
-        tags[(space_id, pmid)].append(story_id)
+def site_outline(session: Session, community_id: str) -> list[OutlineRow]:
+    """Every kept message of the community, oldest first, without texts (one light pass)."""
+    tags = _tags(session, community_id)
     stmt = (
         select(
             col(Message.id),
@@ -64,8 +59,6 @@ def site_messages(session: Session, community_id: str) -> list[SiteMessage]:
             col(Message.platform_message_id),
             col(Message.sent_at),
             col(Message.edited_at),
-            col(Message.text),
-            col(Message.tokens),
             col(Message.reply_to),
             col(Message.media_kind),
             col(Message.author_id),
@@ -84,8 +77,6 @@ def site_messages(session: Session, community_id: str) -> list[SiteMessage]:
         pmid,
         sent,
         edited,
-        body,
-        tokens,
         reply,
         media,
         author,
@@ -94,24 +85,48 @@ def site_messages(session: Session, community_id: str) -> list[SiteMessage]:
     ) in session.execute(stmt):
         on = tags.get((space_id, pmid), ())
         found.append(
-            SiteMessage(
-                id=mid,
-                space_id=space_id,
-                platform_message_id=pmid,
-                sent_at=sent,
-                edited_at=edited,
-                text=body,
-                tokens=tokens,
-                reply_to=reply,
-                media_kind=media,
-                author_id=author,
-                author_name=name,
-                attribution=shown,
-                tags=len(on),
-                story_ids=tuple(sorted({s for s in on if s is not None})),
+            OutlineRow(
+                mid, space_id, pmid, sent, edited, reply, media, author, name, shown, len(on),
+                tuple(sorted({s for s in on if s is not None})) if on else (),
             )
-        )
+        )  # fmt: skip
     return found
+
+
+def site_texts_between(
+    session: Session, community_id: str, start: datetime, end: datetime
+) -> dict[int, tuple[str, str]]:
+    """id → (text, tokens) of the kept messages sent in ``[start, end)``."""
+    stmt = select(col(Message.id), col(Message.text), col(Message.tokens)).where(
+        col(Message.community_id) == community_id,
+        col(Message.sent_at) >= start,
+        col(Message.sent_at) < end,
+    )
+    return {mid: (body, tokens) for mid, body, tokens in session.execute(stmt)}
+
+
+def site_texts(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """id → (text, tokens) of these kept messages."""
+    found: dict[int, tuple[str, str]] = {}
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start : start + _CHUNK]
+        stmt = select(col(Message.id), col(Message.text), col(Message.tokens)).where(
+            col(Message.id).in_(chunk)
+        )
+        found.update({mid: (body, tokens) for mid, body, tokens in session.execute(stmt)})
+    return found
+
+
+def _tags(session: Session, community_id: str) -> dict[tuple[int, str], list[int | None]]:
+    tags: dict[tuple[int, str], list[int | None]] = defaultdict(list)
+    for space_id, pmid, story_id in session.execute(
+        select(col(Tag.space_id), col(Tag.platform_message_id), col(Tag.story_id)).where(
+            col(Tag.community_id) == community_id
+        )
+    ):
+        tags[(space_id, pmid)].append(story_id)
+    return tags
 
 
 def site_stories(session: Session, community_id: str) -> list[SiteStory]:

@@ -110,7 +110,7 @@ def test_nothing_unconsented_and_no_account_id_is_in_any_file(
     assert CHAT.chat_id not in everything and CHAT.chat_id.removeprefix("-100") not in everything
     # The search index has no term of what is not kept either.
     for term in terms_of(NEVER_ANSWERED, "门禁 密码"):
-        shard = (out / "search" / f"t-{shard_of(term):02d}.js").read_text(encoding="utf-8")
+        shard = (out / "search" / "2026" / f"t-{shard_of(term):02d}.js").read_text("utf-8")
         assert f'"{term}":' not in shard
 
 

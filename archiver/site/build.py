@@ -11,10 +11,13 @@ platform account id (user, chat or message) is written anywhere — anchors and 
 the archive's own message ids. A reply quote is shown only when the replied-to message is kept.
 
 **Incremental.** ``OUT/.community-memory-site.json`` (the manifest) records the community, every
-file the build wrote with its hash, and a fingerprint of each month page's content. A rebuild
-renders only the months whose fingerprint changed, writes only files whose content changed,
-and deletes the files of the last build that this one no longer has — so after ``forget`` a
-rebuild leaves no page, quote or index entry of what was erased.
+file the build wrote with its hash, a signature of each month page and of each year's search
+files. A build first reads the archive's *outline* (every kept message without its text: when,
+who as shown, edits, tags, stories, replies), from which it lays out the pages and computes the
+signatures; it then reads the texts of only the months and years whose signature changed,
+renders those pages and search files, writes only files whose content changed, and deletes the
+files of the last build that this one no longer has — so after ``forget`` a rebuild leaves no
+page, quote or index entry of what was erased.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import json
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -49,10 +51,17 @@ from archiver.site.search_index import (
     term_files,
 )
 from storage import communities
-from storage.site import SiteMessage, site_messages, site_stories
+from storage.site import (
+    OutlineRow,
+    SiteStory,
+    site_outline,
+    site_stories,
+    site_texts,
+    site_texts_between,
+)
 
 MANIFEST = ".community-memory-site.json"
-GENERATOR = "community-memory site 1"  # a new value re-renders every page of an older build
+GENERATOR = "community-memory site 2"  # a new value re-renders every page of an older build
 PAGE_SIZE = 300  # messages per month page
 NEWEST = 10
 SNIPPET = 80
@@ -61,8 +70,6 @@ STATIC = ("site.css", "site.js", "search.js")
 
 _URL = re.compile(r"https?://[^\s<>\"'，。！？、；：“”‘’（）【】《》]+", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}'\""
-
-Progress = Callable[[str], None]
 
 
 class SiteFolderError(CommunityMemoryError):
@@ -81,6 +88,7 @@ class SiteReport:
     written: int = 0
     removed: int = 0
     months_rendered: int = 0
+    years_indexed: int = 0
     first_build: bool = True
     written_files: list[str] = field(default_factory=list)
 
@@ -94,28 +102,44 @@ class SiteReport:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _Shown:
-    """A message as the templates show it."""
+@dataclass(slots=True)
+class _Entry:
+    """A kept message laid out: where it is shown, when (local), by whom (as shown)."""
 
-    id: int
-    author_id: int
-    page: str
-    iso: str
-    time_shown: str
-    date: str
-    day: int
+    row: OutlineRow
+    iso: str  # local time, ISO 8601
+    month: str  # "2026-03"
     author: str
     named: bool
-    html: Markup
-    edited: bool
-    media: bool
-    tags: int
-    stories: tuple[dict[str, str], ...]
-    reply: dict[str, str] | None
-    reply_hidden: bool
-    text: str
-    tokens: str
+    page: str = ""
+
+    @property
+    def id(self) -> int:
+        return self.row.id
+
+    @property
+    def url(self) -> str:
+        return f"{self.page}#m{self.id}"
+
+    @property
+    def date(self) -> str:  # "2026-03-15 08:30"
+        return f"{self.iso[:10]} {self.iso[11:16]}"
+
+
+@dataclass
+class _Page:
+    """One month page (a month of more than PAGE_SIZE messages has several)."""
+
+    month: str
+    number: int
+    count: int
+    path: str
+    entries: list[_Entry]
+    previous_month: str | None = None
+    next_month: str | None = None
+    previous_page: str | None = None
+    next_page: str | None = None
+    day_urls: list[dict[str, Any]] = field(default_factory=list)
 
 
 def build_site(
@@ -137,56 +161,104 @@ def build_site(
         community = communities.get_community(session, community_id)
         if community is None:
             raise UnknownCommunityError(community_id)
-        messages = site_messages(session, community_id)
+        outline = site_outline(session, community_id)
         stories = site_stories(session, community_id)
     manifest = _check_folder(out, community_id, overwrite)
     texts = CATALOGUES.get(community.language, zh.TEXTS)
     zone = ZoneInfo(community.timezone)
-    built_at = (now or datetime.now(UTC)).astimezone(zone)
-    site = _Site(texts, community.name, community.language, zone, built_at)
+    site = _Site(texts, community.name, community.language, zone, (now or datetime.now(UTC)))
     report = SiteReport(out=out, first_build=not manifest.get("files"))
+    current = manifest.get("generator") == GENERATOR
     old_files: dict[str, str] = manifest.get("files", {})
-    old_months: dict[str, str] = (
-        manifest.get("months", {}) if manifest.get("generator") == GENERATOR else {}
-    )
+    old_pages: dict[str, str] = manifest.get("months", {}) if current else {}
+    old_years: dict[str, str] = manifest.get("years", {}) if current else {}
 
-    shown, pages, story_members = site.shape(messages, stories)
-    files: dict[str, str] = {}  # path → content (pages re-rendered this time)
-    keep: dict[str, str] = {}  # path → hash (pages unchanged, not rendered)
-    months: dict[str, str] = {}
-    for page in pages:
-        fingerprint = page.fingerprint()
-        months[page.path] = fingerprint
-        if old_months.get(page.path) == fingerprint and (out / page.path).is_file():
-            keep[page.path] = old_files[page.path]
-            continue
-        files[page.path] = site.render("month.html", page.context(), kind="month")
+    entries, pages = site.lay_out(outline)
+    by_platform_id = {(e.row.space_id, e.row.platform_message_id): e for e in entries}
+    story_names = {story.id: story.name for story in stories}
+    page_signatures = {p.path: site.page_signature(p, by_platform_id, story_names) for p in pages}
+    years = sorted({e.month[:4] for e in entries})
+    year_signatures = {
+        y: _hash("".join(page_signatures[p.path] for p in pages if p.month[:4] == y)) for y in years
+    }
+    changed_pages = [
+        p for p in pages
+        if old_pages.get(p.path) != page_signatures[p.path] or not (out / p.path).is_file()
+    ]  # fmt: skip
+    changed_years = [
+        y for y in years
+        if old_years.get(y) != year_signatures[y] or not (out / f"search/{y}/days.js").is_file()
+    ]  # fmt: skip
+
+    # Texts: of the years and months to redo, and of what the other pages quote.
+    with archive.db.read() as session:
+        found: dict[int, tuple[str, str]] = {}
+        for year in changed_years:
+            found.update(site_texts_between(session, community_id, *site.year_range(year)))
+        for month in sorted({p.month for p in changed_pages if p.month[:4] not in changed_years}):
+            found.update(site_texts_between(session, community_id, *site.month_range(month)))
+        wanted = [e.id for e in entries[-NEWEST:]]
+        wanted += [e.id for e in entries if e.row.story_ids]
+        for page in changed_pages:
+            for entry in page.entries:
+                target = _reply_target(entry, by_platform_id)
+                if target is not None:
+                    wanted.append(target.id)
+        found.update(site_texts(session, [i for i in wanted if i not in found]))
+
+    files: dict[str, str] = {}
+    for page in changed_pages:
+        files[page.path] = site.render(
+            "month.html", site.month_context(page, found, by_platform_id, story_names), "month"
+        )
         report.months_rendered += 1
+    members: dict[int, list[_Entry]] = defaultdict(list)
+    for entry in entries:
+        for story_id in entry.row.story_ids:
+            members[story_id].append(entry)
     for story in stories:
-        members = story_members.get(story.id, [])
+        shown = [site.shown(e, found, by_platform_id, story_names) for e in members[story.id]]
         files[f"story-{story.id}.html"] = site.render(
             "story.html",
             {
                 "title": site.t("story_title", name=story.name),
                 "started": site.t("story_started", date=site.day_text(story.created_at)),
-                "messages": members,
+                "messages": shown,
             },
-            kind="story",
+            "story",
         )
-    files["index.html"] = site.render("home.html", site.home(shown, pages, stories, story_members))
-    files["about.html"] = site.render(
-        "about.html", {"about": site.t("about_text").split("\n")}, kind="about"
-    )
-    files["search.html"] = site.render("search.html", {}, kind="search")
-    indexed = [
-        IndexedMessage(m.id, f"{m.page}#m{m.id}", m.date, m.author, m.text, m.tokens) for m in shown
+    newest = [
+        site.shown(e, found, by_platform_id, story_names) for e in reversed(entries[-NEWEST:])
     ]
-    files.update(term_files(indexed))
-    files.update(doc_files(indexed))
-    files["search/days.js"] = days_file(site.day_memories(shown))
+    files["index.html"] = site.render(
+        "home.html", site.home(entries, pages, stories, members, newest, years), "home"
+    )
+    about = site.t("about_text").split("\n")
+    files["about.html"] = site.render("about.html", {"about": about}, "about")
+    files["search.html"] = site.render("search.html", {"years": " ".join(years)}, "search")
+    for year in changed_years:
+        indexed = [
+            IndexedMessage(e.id, e.url, e.date, e.author, *found[e.id])
+            for e in entries
+            if e.month[:4] == year
+        ]
+        files.update(term_files(indexed, folder=f"search/{year}"))
+        files.update(doc_files(indexed, folder=f"search/{year}"))
+        files[f"search/{year}/days.js"] = days_file(year, site.day_memories(indexed, entries))
+        report.years_indexed += 1
     for name in STATIC:
         files[f"static/{name}"] = _static(name)
 
+    # Unchanged pages and years keep their files as the last build wrote them.
+    keep = {page.path: old_files[page.path] for page in pages if page not in changed_pages}
+    unchanged_years = [f"search/{y}/" for y in years if y not in changed_years]
+    keep.update(
+        {
+            path: digest
+            for path, digest in old_files.items()
+            if path.startswith(tuple(unchanged_years))
+        }
+    )
     written = _write_changed(out, files, old_files)
     hashes = {**keep, **{path: _hash(content) for path, content in files.items()}}
     removed = [path for path in old_files if path not in hashes]
@@ -196,12 +268,13 @@ def build_site(
     manifest = {
         "generator": GENERATOR,
         "community": community_id,
-        "built_at": built_at.isoformat(),
+        "built_at": site.built.isoformat(),
         "files": dict(sorted(hashes.items())),
-        "months": months,
+        "months": page_signatures,
+        "years": year_signatures,
     }
     _atomic_write(out / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
-    report.messages = len(messages)
+    report.messages = len(entries)
     report.months = len({p.month for p in pages})
     report.stories = len(stories)
     report.files = len(hashes)
@@ -211,79 +284,23 @@ def build_site(
     return report
 
 
-# --- shaping: messages into pages -----------------------------------------------------------
-
-
-@dataclass
-class _Page:
-    """One month page (a month of more than PAGE_SIZE messages has several)."""
-
-    month: str  # "2026-03"
-    number: int
-    count: int
-    path: str
-    title: str
-    messages: list[_Shown]
-    day_urls: list[dict[str, Any]] = field(default_factory=list)
-    previous_month: str | None = None
-    next_month: str | None = None
-    previous_page: str | None = None
-    next_page: str | None = None
-    groups: list[dict[str, Any]] = field(default_factory=list)
-
-    def context(self) -> dict[str, Any]:
-        return {
-            "title": self.title,
-            "days": self.day_urls,
-            "groups": self.groups,
-            "page": self.number,
-            "pages": self.count,
-            "previous_month": self.previous_month,
-            "next_month": self.next_month,
-            "previous_page": self.previous_page,
-            "next_page": self.next_page,
-        }
-
-    def fingerprint(self) -> str:
-        """Everything the page shows, hashed: equal fingerprints, equal pages."""
-        digest = hashlib.sha256()
-        digest.update(
-            repr(
-                (
-                    GENERATOR,
-                    self.title,
-                    self.count,
-                    self.day_urls,
-                    self.previous_month,
-                    self.next_month,
-                    self.previous_page,
-                    self.next_page,
-                    [_view(m) for m in self.messages],
-                    [(g["title"], g["day"]) for g in self.groups],
-                )
-            ).encode()
-        )
-        return digest.hexdigest()
-
-
-def _view(m: _Shown) -> tuple[object, ...]:
-    return (
-        m.id, m.iso, m.time_shown, m.author, m.named, str(m.html), m.edited, m.media, m.tags,
-        m.stories, m.reply, m.reply_hidden,
-    )  # fmt: skip
+def _reply_target(entry: _Entry, by_platform_id: dict[tuple[int, str], _Entry]) -> _Entry | None:
+    if entry.row.reply_to is None:
+        return None
+    return by_platform_id.get((entry.row.space_id, entry.row.reply_to))
 
 
 class _Site:
     """Texts, time zone and templates of one build."""
 
     def __init__(
-        self, texts: dict[str, str], name: str, language: str, zone: ZoneInfo, built: datetime
+        self, texts: dict[str, str], name: str, language: str, zone: ZoneInfo, now: datetime
     ) -> None:
         self.texts = texts
         self.name = name
         self.language = language
         self.zone = zone
-        self.built = built
+        self.built = now.astimezone(zone)
         self.env = Environment(
             loader=PackageLoader("archiver.site", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -291,20 +308,35 @@ class _Site:
             lstrip_blocks=True,
         )
         self.month_names = texts.get("month_names", "").split()
+        self.neighbour = self.t("neighbour")
 
     def t(self, key: str, **values: object) -> str:
         return self.texts[key].format(community=self.name, **values)
 
     def day_text(self, when: datetime) -> str:
-        local = when.astimezone(self.zone)
-        return local.strftime("%Y-%m-%d")
+        return when.astimezone(self.zone).strftime("%Y-%m-%d")
 
     def month_title(self, month: str) -> str:
         year, number = (int(part) for part in month.split("-"))
         name = self.month_names[number - 1] if self.month_names else str(number)
         return self.t("month_title", year=year, month=number, month_name=name)
 
-    def render(self, template: str, context: dict[str, Any], *, kind: str = "home") -> str:
+    def year_range(self, year: str) -> tuple[datetime, datetime]:
+        """The year's local start and end, in UTC."""
+        start = datetime(int(year), 1, 1, tzinfo=self.zone)
+        return start.astimezone(UTC), start.replace(year=int(year) + 1).astimezone(UTC)
+
+    def month_range(self, month: str) -> tuple[datetime, datetime]:
+        year, number = (int(part) for part in month.split("-"))
+        start = datetime(year, number, 1, tzinfo=self.zone)
+        end = (
+            start.replace(year=year + 1, month=1)
+            if number == 12
+            else start.replace(month=number + 1)
+        )
+        return start.astimezone(UTC), end.astimezone(UTC)
+
+    def render(self, template: str, context: dict[str, Any], kind: str) -> str:
         return self.env.get_template(template).render(
             t=self.t,
             lang="zh-Hans" if self.language == "zh" else self.language,
@@ -315,147 +347,179 @@ class _Site:
             **context,
         )
 
-    def shape(
-        self, messages: list[SiteMessage], stories: list[Any]
-    ) -> tuple[list[_Shown], list[_Page], dict[int, list[_Shown]]]:
-        """Messages → shown messages on pages; stories → their shown messages."""
-        story_names = {s.id: s.name for s in stories}
-        by_month: dict[str, list[SiteMessage]] = defaultdict(list)
-        locals_: dict[int, datetime] = {}
-        for m in messages:
-            local = m.sent_at.astimezone(self.zone)
-            locals_[m.id] = local
-            by_month[local.strftime("%Y-%m")].append(m)
-        # Where each message is shown: its month page.
-        page_of: dict[int, str] = {}
-        layout: list[tuple[str, int, int, list[SiteMessage]]] = []
-        for month in sorted(by_month):
-            chunk_list = [
-                by_month[month][i : i + PAGE_SIZE]
-                for i in range(0, len(by_month[month]), PAGE_SIZE)
-            ]
-            for number, chunk in enumerate(chunk_list, start=1):
-                path = _page_path(month, number)
-                for m in chunk:
-                    page_of[m.id] = path
-                layout.append((month, number, len(chunk_list), chunk))
-        by_platform_id = {(m.space_id, m.platform_message_id): m for m in messages}
-        neighbour = self.t("neighbour")
-        shown_by_id: dict[int, _Shown] = {}
-        story_members: dict[int, list[_Shown]] = defaultdict(list)
-        for m in messages:
-            name = shown_name(m.attribution, m.author_name)
-            local = locals_[m.id]
-            reply, hidden = None, False
-            if m.reply_to is not None:
-                target = by_platform_id.get((m.space_id, m.reply_to))
-                if target is None:
-                    hidden = True  # replies to something not kept: say so, show nothing of it
-                else:
-                    target_name = shown_name(target.attribution, target.author_name)
-                    reply = {
-                        "url": f"{page_of[target.id]}#m{target.id}",
-                        "author": target_name or neighbour,
-                        "snippet": _snippet(target.text),
-                    }
-            shown = _Shown(
-                id=m.id,
-                author_id=m.author_id,
-                page=page_of[m.id],
-                iso=local.isoformat(),
-                time_shown=local.strftime("%H:%M"),
-                date=local.strftime("%Y-%m-%d %H:%M"),
-                day=local.day,
-                author=name or neighbour,
-                named=name is not None,
-                html=chat_html(m.text),
-                edited=m.edited_at is not None,
-                media=m.media_kind is not None,
-                tags=m.tags,
-                stories=tuple(
-                    {"name": story_names[s], "url": f"story-{s}.html"}
-                    for s in m.story_ids
-                    if s in story_names
-                ),
-                reply=reply,
-                reply_hidden=hidden,
-                text=m.text,
-                tokens=m.tokens,
-            )
-            shown_by_id[m.id] = shown
-            for s in m.story_ids:
-                story_members[s].append(shown)
+    def lay_out(self, outline: list[OutlineRow]) -> tuple[list[_Entry], list[_Page]]:
+        """Every message on its month page; the pages, linked to each other."""
+        entries: list[_Entry] = []
+        by_month: dict[str, list[_Entry]] = defaultdict(list)
+        zone = self.zone
+        for row in outline:
+            iso = row.sent_at.astimezone(zone).isoformat()
+            name = shown_name(row.attribution, row.author_name)
+            entry = _Entry(row, iso, iso[:7], name or self.neighbour, name is not None)
+            entries.append(entry)
+            by_month[entry.month].append(entry)
         pages: list[_Page] = []
-        month_first: dict[str, str] = {}
-        for month, number, count, chunk in layout:
-            path = _page_path(month, number)
-            month_first.setdefault(month, path)
-            page = _Page(
-                month=month,
-                number=number,
-                count=count,
-                path=path,
-                title=self.month_title(month),
-                messages=[shown_by_id[m.id] for m in chunk],
-            )
-            pages.append(page)
-        ordered = sorted(month_first)
+        first_of: dict[str, str] = {}
+        for month in sorted(by_month):
+            items = by_month[month]
+            count = (len(items) + PAGE_SIZE - 1) // PAGE_SIZE
+            for number in range(1, count + 1):
+                path = _page_path(month, number)
+                chunk = items[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+                for entry in chunk:
+                    entry.page = path
+                pages.append(_Page(month, number, count, path, chunk))
+            first_of[month] = _page_path(month, 1)
+        months = sorted(first_of)
+        position = {month: index for index, month in enumerate(months)}
+        day_urls: dict[str, list[dict[str, Any]]] = {}
+        for month in months:
+            first_page_of_day: dict[int, str] = {}
+            for entry in by_month[month]:
+                first_page_of_day.setdefault(int(entry.iso[8:10]), entry.page)
+            day_urls[month] = [
+                {"day": day, "url": f"{path}#d{day}"}
+                for day, path in sorted(first_page_of_day.items())
+            ]
         for page in pages:
-            index = ordered.index(page.month)
-            page.previous_month = month_first[ordered[index - 1]] if index > 0 else None
-            page.next_month = month_first[ordered[index + 1]] if index + 1 < len(ordered) else None
+            index = position[page.month]
+            page.previous_month = first_of[months[index - 1]] if index > 0 else None
+            page.next_month = first_of[months[index + 1]] if index + 1 < len(months) else None
             if page.number > 1:
                 page.previous_page = _page_path(page.month, page.number - 1)
             if page.number < page.count:
                 page.next_page = _page_path(page.month, page.number + 1)
-            first_page_of_day: dict[int, str] = {}
-            for other in (p for p in pages if p.month == page.month):
-                for item in other.messages:
-                    first_page_of_day.setdefault(item.day, other.path)
-            page.day_urls = [
-                {"day": day, "url": f"{path}#d{day}"}
-                for day, path in sorted(first_page_of_day.items())
-            ]
-            groups: dict[int, list[_Shown]] = defaultdict(list)
-            for item in page.messages:
-                groups[item.day].append(item)
-            number = int(page.month.split("-")[1])
-            name = self.month_names[number - 1] if self.month_names else str(number)
-            page.groups = [
+            page.day_urls = day_urls[page.month]
+        return entries, pages
+
+    def page_signature(
+        self,
+        page: _Page,
+        by_platform_id: dict[tuple[int, str], _Entry],
+        story_names: dict[int, str],
+    ) -> str:
+        """Everything a month page shows but the texts (an edit changes ``edited_at``)."""
+        digest = hashlib.sha256(
+            repr(
+                (
+                    GENERATOR, self.language, self.name, page.count, page.previous_month,
+                    page.next_month, page.previous_page, page.next_page, page.day_urls,
+                )
+            ).encode()
+        )  # fmt: skip
+        for e in page.entries:
+            row = e.row
+            target = _reply_target(e, by_platform_id)
+            reply = (
+                ""
+                if row.reply_to is None
+                else "-"
+                if target is None
+                else f"{target.url}|{target.author}|{target.row.edited_at}"
+            )
+            stories = ",".join(story_names.get(s, "") for s in row.story_ids)
+            digest.update(
+                f"{e.id}|{e.iso}|{e.author}|{e.named}|{row.edited_at}|{row.media_kind}|"
+                f"{row.tags}|{stories}|{reply}\n".encode()
+            )
+        return digest.hexdigest()
+
+    def shown(
+        self,
+        e: _Entry,
+        texts: dict[int, tuple[str, str]],
+        by_platform_id: dict[tuple[int, str], _Entry],
+        story_names: dict[int, str],
+    ) -> dict[str, Any]:
+        """A message as the templates show it."""
+        row = e.row
+        reply, hidden = None, False
+        if row.reply_to is not None:
+            target = _reply_target(e, by_platform_id)
+            if target is None:
+                hidden = True  # a reply to something not kept: say so, show nothing of it
+            else:
+                reply = {
+                    "url": target.url,
+                    "author": target.author,
+                    "snippet": _snippet(texts[target.id][0]),
+                }
+        return {
+            "id": e.id,
+            "page": e.page,
+            "iso": e.iso,
+            "time_shown": e.iso[11:16],
+            "author": e.author,
+            "named": e.named,
+            "html": chat_html(texts[e.id][0]),
+            "edited": row.edited_at is not None,
+            "media": row.media_kind is not None,
+            "tags": row.tags,
+            "stories": [
+                {"name": story_names[s], "url": f"story-{s}.html"}
+                for s in row.story_ids
+                if s in story_names
+            ],
+            "reply": reply,
+            "reply_hidden": hidden,
+        }
+
+    def month_context(
+        self,
+        page: _Page,
+        texts: dict[int, tuple[str, str]],
+        by_platform_id: dict[tuple[int, str], _Entry],
+        story_names: dict[int, str],
+    ) -> dict[str, Any]:
+        groups: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for e in page.entries:
+            groups[int(e.iso[8:10])].append(self.shown(e, texts, by_platform_id, story_names))
+        number = int(page.month[5:7])
+        name = self.month_names[number - 1] if self.month_names else str(number)
+        return {
+            "title": self.month_title(page.month),
+            "days": page.day_urls,
+            "groups": [
                 {
                     "day": day,
                     "title": self.t("day_title", month=number, day=day, month_name=name),
                     "messages": items,
                 }
                 for day, items in groups.items()
-            ]
-        return list(shown_by_id.values()), pages, story_members
+            ],
+            "page": page.number,
+            "pages": page.count,
+            "previous_month": page.previous_month,
+            "next_month": page.next_month,
+            "previous_page": page.previous_page,
+            "next_page": page.next_page,
+        }
 
     def home(
         self,
-        shown: list[_Shown],
+        entries: list[_Entry],
         pages: list[_Page],
-        stories: list[Any],
-        members: dict[int, list[_Shown]],
+        stories: list[SiteStory],
+        members: dict[int, list[_Entry]],
+        newest: list[dict[str, Any]],
+        years: list[str],
     ) -> dict[str, Any]:
-        if shown:
+        if entries:
             stats = self.t(
                 "stats",
-                messages=len(shown),
-                neighbours=len({m.author_id for m in shown}),
-                since=shown[0].date[:10],
+                messages=len(entries),
+                neighbours=len({e.row.author_id for e in entries}),
+                since=entries[0].iso[:10],
             )
         else:
             stats = self.t("stats_empty")
-        years: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        seen: set[str] = set()
+        counts: dict[str, int] = defaultdict(int)
         for page in pages:
-            if page.month in seen:
-                continue
-            seen.add(page.month)
-            count = sum(len(other.messages) for other in pages if other.month == page.month)
-            years[page.month[:4]].append(
-                {"url": page.path, "title": self.month_title(page.month), "count": count}
+            counts[page.month] += len(page.entries)
+        by_year: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for month, count in counts.items():
+            by_year[month[:4]].append(
+                {"url": _page_path(month, 1), "title": self.month_title(month), "count": count}
             )
         return {
             "stats": stats,
@@ -463,22 +527,26 @@ class _Site:
                 {"name": s.name, "url": f"story-{s.id}.html", "count": len(members.get(s.id, []))}
                 for s in stories
             ],
-            "newest": list(reversed(shown[-NEWEST:])),
-            "years": sorted(years.items(), reverse=True),
+            "newest": newest,
+            "years": sorted(by_year.items(), reverse=True),
+            "index_years": years,
         }
 
-    def day_memories(self, shown: list[_Shown]) -> dict[str, list[list[str]]]:
-        """Month-day → a few memories per earlier year, most-tagged first."""
-        by_day: dict[tuple[str, str], list[_Shown]] = defaultdict(list)
-        for m in shown:
-            by_day[(m.date[5:10], m.date[:4])].append(m)
-        index: dict[str, list[list[str]]] = defaultdict(list)
-        for (day, year), items in sorted(by_day.items(), key=lambda kv: (kv[0][0], kv[0][1])):
-            best = sorted(items, key=lambda m: (-m.tags, m.id))[:DAY_MEMORIES]
-            index[day].extend([year, f"{m.page}#m{m.id}", m.author, _snippet(m.text)] for m in best)
-        for day in index:
-            index[day].sort(key=lambda entry: entry[0], reverse=True)
-        return dict(index)
+    def day_memories(
+        self, indexed: list[IndexedMessage], entries: list[_Entry]
+    ) -> dict[str, list[list[str]]]:
+        """Month-day → a few of the year's memories, most-tagged first."""
+        tags = {e.id: e.row.tags for e in entries}
+        by_day: dict[str, list[IndexedMessage]] = defaultdict(list)
+        for m in indexed:
+            by_day[m.date[5:10]].append(m)
+        return {
+            day: [
+                [m.date[:4], m.url, m.author, _snippet(m.text)]
+                for m in sorted(items, key=lambda m: (-tags.get(m.id, 0), m.id))[:DAY_MEMORIES]
+            ]
+            for day, items in sorted(by_day.items())
+        }
 
 
 # --- text ---------------------------------------------------------------------------------
@@ -582,8 +650,3 @@ def _static(name: str) -> str:
             "__DOC_BUCKET__", str(DOC_BUCKET)
         )
     return content
-
-
-def iter_site_files(out: Path) -> Iterator[Path]:
-    """Every file of a built site (for checks)."""
-    yield from (path for path in out.rglob("*") if path.is_file())

@@ -12,14 +12,18 @@ characters into its windows, a single character as itself, other runs into lower
 — intersects the postings, then keeps only the messages whose text really contains each part
 of the query, in order. That check makes the windows exact: a match is a real substring.
 
-Files: ``search/t-NN.js`` (postings of the terms whose hash falls in shard NN, message ids
-delta-encoded), ``search/d-NNN.js`` (the messages with ids in one bucket of ``DOC_BUCKET``: page
-link, date, author as shown, text), ``search/days.js`` (the month-day index for "on this day").
+The index is cut by year, so that a rebuild after a week of chat rewrites only this year's
+files. Per year ``YYYY``: ``search/YYYY/t-NN.js`` (postings of the terms whose hash falls in
+shard NN, message ids delta-encoded), ``search/YYYY/d-NNN.js`` (the year's messages with ids in
+one bucket of ``DOC_BUCKET``: page link, date, author as shown, text) and
+``search/YYYY/days.js`` (its month-day index for "on this day"). A query loads, for each year,
+the few term shards it needs, then the documents of its candidates.
 """
 
 from __future__ import annotations
 
 import json
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -61,8 +65,9 @@ def terms_of(text: str, tokens: str) -> set[str]:
     return terms
 
 
-def term_files(messages: Iterable[IndexedMessage]) -> dict[str, str]:
-    """``search/t-NN.js`` → its content."""
+def term_files(messages: Iterable[IndexedMessage], *, folder: str) -> dict[str, str]:
+    """``FOLDER/t-NN.js`` → its content (``folder`` is ``search/YYYY``)."""
+    year = int(folder.rsplit("/", 1)[1])
     postings: dict[str, list[int]] = defaultdict(list)
     for message in sorted(messages, key=lambda m: m.id):
         for term in terms_of(message.text, message.tokens):
@@ -71,34 +76,31 @@ def term_files(messages: Iterable[IndexedMessage]) -> dict[str, str]:
     for term, ids in sorted(postings.items()):  # the same index gives the same bytes
         shards[shard_of(term)][term] = _deltas(ids)
     return {
-        f"search/t-{number:02d}.js": f"CM.terms({number},{_json(shard)});\n"
+        f"{folder}/t-{number:02d}.js": f"CM.terms({year},{number},{_json(shard)});\n"
         for number, shard in enumerate(shards)
     }
 
 
-def doc_files(messages: Iterable[IndexedMessage]) -> dict[str, str]:
-    """``search/d-NNN.js`` → its content."""
+def doc_files(messages: Iterable[IndexedMessage], *, folder: str) -> dict[str, str]:
+    """``FOLDER/d-NNN.js`` → its content."""
+    year = int(folder.rsplit("/", 1)[1])
     buckets: dict[int, dict[str, list[str]]] = defaultdict(dict)
     for m in messages:
         buckets[m.id // DOC_BUCKET][str(m.id)] = [m.url, m.date, m.author, m.text]
     return {
-        f"search/d-{bucket:03d}.js": f"CM.docs({bucket},{_json(docs)});\n"
+        f"{folder}/d-{bucket:03d}.js": f"CM.docs({year},{bucket},{_json(docs)});\n"
         for bucket, docs in sorted(buckets.items())
     }
 
 
-def days_file(memories: dict[str, list[list[str]]]) -> str:
-    """``search/days.js``: month-day → [[year, url, author, snippet], …]."""
-    return f"CM.days({_json(memories)});\n"
+def days_file(year: str, memories: dict[str, list[list[str]]]) -> str:
+    """``search/YYYY/days.js``: month-day → [[year, url, author, snippet], …]."""
+    return f"CM.days({int(year)},{_json(memories)});\n"
 
 
 def _deltas(ids: list[int]) -> list[int]:
     """Sorted ids as gaps (small numbers: a smaller file)."""
-    out, previous = [], 0
-    for value in ids:
-        out.append(value - previous)
-        previous = value
-    return out
+    return list(map(operator.sub, ids, [0, *ids[:-1]]))
 
 
 def _json(value: object) -> str:

@@ -12,8 +12,8 @@ CM._terms = {};
 CM._docs = {};
 CM._loading = {};
 
-CM.terms = function (shard, postings) { CM._terms[shard] = postings; };
-CM.docs = function (bucket, docs) { CM._docs[bucket] = docs; };
+CM.terms = function (year, shard, postings) { CM._terms[year + "/" + shard] = postings; };
+CM.docs = function (year, bucket, docs) { CM._docs[year + "/" + bucket] = docs; };
 
 CM.load = function (src) {
   if (!CM._loading[src]) {
@@ -54,33 +54,44 @@ CM.cut = function (query) {
   return { parts: parts, terms: Array.from(new Set(terms)) };
 };
 
-CM.postings = function (term) {
-  var deltas = (CM._terms[CM.shardOf(term)] || {})[term];
+CM.postings = function (year, term) {
+  var deltas = (CM._terms[year + "/" + CM.shardOf(term)] || {})[term];
   if (!deltas) return [];
   var ids = [], value = 0;
   for (var i = 0; i < deltas.length; i++) { value += deltas[i]; ids.push(value); }
   return ids;
 };
 
-CM.find = async function (query) {
+/* Candidates: [year, id] pairs, newest year first, then by id (about the order kept). */
+CM.find = async function (query, years) {
   var cut = CM.cut(query);
-  if (!cut.terms.length) return [];
+  if (!cut.terms.length) return { parts: [], ids: [] };
   var shards = Array.from(new Set(cut.terms.map(CM.shardOf)));
-  await Promise.all(shards.map(function (s) {
-    return CM.load("search/t-" + String(s).padStart(2, "0") + ".js");
-  }));
-  var candidates = null;
-  cut.terms.forEach(function (term) {
-    var ids = new Set(CM.postings(term));
-    candidates = candidates === null ? ids : new Set(Array.from(candidates).filter(function (id) { return ids.has(id); }));
+  var loads = [];
+  years.forEach(function (year) {
+    shards.forEach(function (s) {
+      loads.push(CM.load("search/" + year + "/t-" + String(s).padStart(2, "0") + ".js"));
+    });
   });
-  return { parts: cut.parts, ids: Array.from(candidates || []).sort(function (a, b) { return b - a; }) };
+  await Promise.all(loads);
+  var found = [];
+  years.slice().sort().reverse().forEach(function (year) {
+    var candidates = null;
+    cut.terms.forEach(function (term) {
+      var ids = new Set(CM.postings(year, term));
+      candidates = candidates === null ? ids
+        : new Set(Array.from(candidates).filter(function (id) { return ids.has(id); }));
+    });
+    Array.from(candidates || []).sort(function (a, b) { return b - a; })
+      .forEach(function (id) { found.push([year, id]); });
+  });
+  return { parts: cut.parts, ids: found };
 };
 
-CM.doc = async function (id) {
+CM.doc = async function (year, id) {
   var bucket = Math.floor(id / CM.DOC_BUCKET);
-  await CM.load("search/d-" + String(bucket).padStart(3, "0") + ".js");
-  return (CM._docs[bucket] || {})[String(id)];
+  await CM.load("search/" + year + "/d-" + String(bucket).padStart(3, "0") + ".js");
+  return (CM._docs[year + "/" + bucket] || {})[String(id)];
 };
 
 CM.search = function () {
@@ -97,7 +108,8 @@ CM.search = function () {
   var list = CM.text("ol", "results");
   box.appendChild(status);
   box.appendChild(list);
-  CM.find(query).then(async function (found) {
+  var years = (box.getAttribute("data-years") || "").split(" ").filter(Boolean);
+  CM.find(query, years).then(async function (found) {
     var ids = found.ids || [], next = 0, shown = 0;
     var more = CM.text("button", "more", box.getAttribute("data-more"));
     more.type = "button";
@@ -105,8 +117,8 @@ CM.search = function () {
       more.remove();
       var batch = [];
       while (next < ids.length && batch.length < CM.PAGE) {
-        var id = ids[next++];
-        var doc = await CM.doc(id);
+        var ref = ids[next++];
+        var doc = await CM.doc(ref[0], ref[1]);
         if (!doc) continue;
         var text = doc[3].toLowerCase();
         if (found.parts.every(function (part) { return text.indexOf(part) !== -1; })) batch.push(doc);

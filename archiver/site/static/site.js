@@ -31,7 +31,12 @@ CM.text = function (tag, className, text) {
   return node;
 };
 
-CM.days = function (index) { CM.dayIndex = index; };
+CM.dayIndex = {};
+CM.days = function (year, index) {
+  Object.keys(index).forEach(function (day) {
+    CM.dayIndex[day] = (CM.dayIndex[day] || []).concat(index[day]);
+  });
+};
 
 /* The reader's today (or ?day=MM-DD), looked up in search/days.js. */
 CM.onThisDay = function () {
@@ -43,7 +48,8 @@ CM.onThisDay = function () {
     : String(now.getMonth() + 1).padStart(2, "0") + "-" + String(now.getDate()).padStart(2, "0");
   var year = now.getFullYear();
   document.getElementById("otd-date").textContent = "· " + key;
-  var found = (CM.dayIndex || {})[key] || [];
+  var found = (CM.dayIndex[key] || []).filter(function (entry) { return Number(entry[0]) < year; });
+  found.sort(function (a, b) { return Number(b[0]) - Number(a[0]); });
   box.textContent = "";
   if (!found.length) {
     box.appendChild(CM.text("p", "none", box.getAttribute("data-none")));
@@ -55,8 +61,7 @@ CM.onThisDay = function () {
     var link = CM.text("a", null);
     link.href = entry[1];
     var ago = year - Number(entry[0]);
-    var label = ago > 0 ? box.getAttribute("data-years").replace("{years}", ago) : entry[0];
-    link.appendChild(CM.text("span", "year", label + " · " + entry[0]));
+    link.appendChild(CM.text("span", "year", box.getAttribute("data-years").replace("{years}", ago) + " · " + entry[0]));
     link.appendChild(CM.text("span", "author", entry[2]));
     link.appendChild(CM.text("span", "snippet", entry[3]));
     item.appendChild(link);
