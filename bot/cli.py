@@ -681,6 +681,13 @@ def bench_command(
     workdir: Annotated[
         Path | None, typer.Option(help="Keep the generated files here (default: temporary).")
     ] = None,
+    tg_archive: Annotated[
+        Path | None,
+        typer.Option(
+            "--tg-archive",
+            help="tg-archive's executable (its own venv): time its --build beside the site's.",
+        ),
+    ] = None,
 ) -> None:
     """Measure the performance budget on a synthetic community (see docs/benchmark.md)."""
     from bot.bench.suite import BUDGET, run_bench, to_json_text
@@ -688,7 +695,11 @@ def bench_command(
     with _progress("bench", None) as progress:
         phases = iter(range(1, 100))
         result = run_bench(
-            messages, db_url=db, workdir=workdir, progress=lambda _what: progress(next(phases))
+            messages,
+            db_url=db,
+            workdir=workdir,
+            progress=lambda _what: progress(next(phases)),
+            tg_archive=tg_archive,
         )
     if as_json:
         sys.stdout.write(to_json_text(result) + "\n")

@@ -52,6 +52,9 @@ def test_bench_json_shape(tmp_path: Path) -> None:
     assert 0 < report["search_with_results"] < 200
     assert report["import_kept"] > 0
     assert report["digest_messages"] == 10_000  # the digest phase's busy week, all kept
+    # The site is built of all 2,000 (everyone consents in its own export), then rebuilt.
+    assert report["site_messages"] == 2000
+    assert report["site_incremental_written"] > 0 and report["site_files"] > 60
     assert set(report["within_budget"]) == set(BUDGET)
     assert all(v in (True, False, None) for v in report["within_budget"].values())
     assert isinstance(report["notes"], list)

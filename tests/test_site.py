@@ -21,7 +21,7 @@ from archiver.site.search_index import shard_of, terms_of
 from bot.cli import app
 from tests.conftest import CHAT, COMMUNITY, account, message, say, tag
 
-NAMED, ANON, SILENT, REFUSER, TAGGER = 1001, 1002, 1003, 1004, 1005
+NAMED, ANON, SILENT, REFUSER, TAGGER = 840021001, 840021002, 840021003, 840021004, 840021005
 NAMED_NAME, ANON_NAME, SILENT_NAME, REFUSER_NAME = "王阿姨", "陈秘密", "赵不语", "钱不要"
 
 KEPT_NAMED = "电梯终于修好了，谢谢物业和志愿者"
@@ -158,7 +158,7 @@ def test_escaping_renders_attacks_as_text() -> None:
         chat_html('<script>alert(1)</script> "><img src=x onerror=alert(2)> javascript:alert(3)')
     )
     assert "<script>" not in html and "<img" not in html
-    assert "&lt;script&gt;" in html and "&#34;&gt;&lt;img" in html
+    assert "&lt;script&gt;" in html and "&quot;&gt;&lt;img" in html
     assert "href" not in html  # javascript: is never a link
     linked = str(chat_html("see https://example.org/a?b=1&c=2. thanks\nnext"))
     assert '<a href="https://example.org/a?b=1&amp;c=2"' in linked

@@ -31,7 +31,7 @@ TEXTS: dict[str, str] = {
     "search_hint": "Search Chinese words, names or English words; separate several with spaces.",
     "neighbour": "a neighbour",
     "edited": "edited",
-    "reply": "Reply to",
+    "quote": "↩ {author}: {snippet}",
     "reply_not_kept": "A reply to a message that is not kept",
     "tags": "tagged {count} time(s)",
     "media": "[a photo or a file, not kept in the archive yet]",

@@ -61,7 +61,7 @@ def terms_of(text: str, tokens: str) -> set[str]:
     """The terms a message is found by (see the module doc)."""
     terms = set(tokens.split())
     for run in _CJK_RUN.findall(text):
-        terms.update(run[i : i + 2] for i in range(len(run) - 1))
+        terms.update(map(operator.add, run, run[1:]))  # its two-character windows, in C
     return terms
 
 

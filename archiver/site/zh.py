@@ -31,7 +31,7 @@ TEXTS: dict[str, str] = {
     "search_hint": "可以搜中文词、名字或英文单词，几个词之间用空格隔开。",
     "neighbour": "一位邻居",
     "edited": "已编辑",
-    "reply": "回复",
+    "quote": "↩ {author}：{snippet}",
     "reply_not_kept": "回复一条没有保存的消息",
     "tags": "被标记 {count} 次",
     "media": "[一张图片或一个文件，还没有保存在档案里]",

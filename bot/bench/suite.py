@@ -154,8 +154,10 @@ def run_bench(
     workdir: Path | None = None,
     progress: Progress | None = None,
     run_idle: bool = True,
+    tg_archive: Path | None = None,
 ) -> BenchResult:
-    """Run every phase; ``db_url`` (an empty database) instead of a fresh SQLite file."""
+    """Run every phase; ``db_url`` (an empty database) instead of a fresh SQLite file;
+    ``tg_archive``: tg-archive's executable, to time its ``--build`` beside the site's."""
     step = progress or (lambda _what: None)
     result = BenchResult()
     with _workdir(workdir) as folder:
@@ -187,16 +189,16 @@ def run_bench(
             _search_phase(archive, result)
             step("on this day")
             _onthisday_phase(archive, result)
-            if messages <= SITE_MAX_MESSAGES:
-                step("archive website")
-                _site_phase(archive, info.chat_id, folder, result)
-            else:
-                result.notes.append(
-                    f"site: not built above {SITE_MAX_MESSAGES:,} messages (its budget is at "
-                    "100,000: run bench --messages 100000)"
-                )
         finally:
             archive.close()
+        if messages <= SITE_MAX_MESSAGES:
+            step("archive website")
+            _site_phase(messages, folder, result, tg_archive)
+        else:
+            result.notes.append(
+                f"site: not built above {SITE_MAX_MESSAGES:,} messages (its budget is at "
+                "100,000: run bench --messages 100000)"
+            )
         step("weekly digest")
         _digest_phase(folder, db_url, result)
         if run_idle:
@@ -306,41 +308,65 @@ def _live_phase(archive: Archive, chat_id: str, result: BenchResult) -> None:
     )
 
 
-def _site_phase(archive: Archive, chat_id: str, folder: Path, result: BenchResult) -> None:
-    """``export site``: a full build (pages and search index), then a rebuild after
-    SITE_NEW_MESSAGES new messages (appended in the newest month, as a week of chat is)."""
+def _site_phase(messages: int, folder: Path, result: BenchResult, tg_archive: Path | None) -> None:
+    """``export site`` on ``messages`` messages that all are kept (everyone on the roster at
+    ``all``: the site shows exactly the export), pages and search index included; then a
+    rebuild after SITE_NEW_MESSAGES new ones (appended in the newest month, as a week of chat
+    is); and, given its executable, tg-archive's ``--build`` on the same messages."""
     from archiver.site.build import build_site
 
-    out = folder / "site"
-    started = time.perf_counter()
-    full = build_site(archive, COMMUNITY, out)
-    full_s = time.perf_counter() - started
-    author = AccountRef("telegram", "900000001")  # at "all" since the live phase
-    chat = ChatRef("telegram", chat_id)
-    base = datetime(2030, 1, 2, tzinfo=UTC)
-    for index in range(SITE_NEW_MESSAGES):
-        event = MessageEvent(
-            chat=chat,
-            message_id=f"site-{index}",
-            author=author,
-            sent_at=base + timedelta(seconds=index),
-            text=f"新的一周 电梯 volunteer 第{index}条",
-        )
-        ingest_message(archive, event)
-    started = time.perf_counter()
-    again = build_site(archive, COMMUNITY, out)
-    incremental_s = time.perf_counter() - started
+    site_folder = folder / "site-bench"
+    export = site_folder / "result.json"
+    info = write_synthetic_export(export, messages, seed=13, level_mix={"all": 1.0})
+    roster = site_folder / "roster.csv"
+    write_synthetic_roster(roster, info)
+    archive = open_archive(f"sqlite:///{site_folder / 'site.db'}")
+    try:
+        ensure_community(archive, _settings(info.chat_id))
+        import_telegram(archive, COMMUNITY, export, roster=roster)
+        out = site_folder / "site"
+        started = time.perf_counter()
+        full = build_site(archive, COMMUNITY, out)
+        full_s = time.perf_counter() - started
+        author = AccountRef("telegram", str(info.authors[0].user_id))
+        chat = ChatRef("telegram", info.chat_id)
+        last = info.last_at
+        for index in range(SITE_NEW_MESSAGES):
+            event = MessageEvent(
+                chat=chat,
+                message_id=f"site-{index}",
+                author=author,
+                sent_at=last + timedelta(seconds=index + 1),
+                text=f"新的一周 电梯 volunteer 第{index}条",
+            )
+            ingest_message(archive, event)
+        started = time.perf_counter()
+        again = build_site(archive, COMMUNITY, out)
+        incremental_s = time.perf_counter() - started
+    finally:
+        archive.close()
     size = sum(path.stat().st_size for path in out.rglob("*") if path.is_file())
     result.figures.update(
         {
-            "site_build_s": round(full_s, 3),
             "site_messages": full.messages,
+            "site_build_s": round(full_s, 3),
             "site_files": full.files,
             "site_mb": round(size / 1e6, 1),
             "site_incremental_s": round(incremental_s, 3),
             "site_incremental_written": again.written,
         }
     )
+    if tg_archive is not None:
+        from bot.bench.tg_archive import tg_archive_build_seconds
+
+        seconds, count = tg_archive_build_seconds(tg_archive, export, site_folder)
+        result.figures.update(
+            {
+                "tg_archive_messages": count,
+                "tg_archive_build_s": round(seconds, 3),
+                "site_speedup_vs_tg_archive": round(seconds / full_s, 2),
+            }
+        )
 
 
 def _queries() -> list[str]:
