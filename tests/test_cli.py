@@ -430,6 +430,11 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
     database = (tmp_path / "demo" / "archive.db").read_bytes()
     for sentence in (*REFUSED, *live_refused):
         assert sentence.encode() not in database
+    site = tmp_path / "demo" / "site"
+    assert (site / "index.html").is_file() and "Archive website" in result.stdout
+    site_bytes = b"".join(p.read_bytes() for p in site.rglob("*") if p.is_file())
+    for sentence in (*REFUSED, *live_refused):
+        assert sentence.encode() not in site_bytes
     assert "王阿姨".encode() in database  # the check above can fail: kept names are there
     # The config the demo leaves behind works with the CLI.
     again = run(tmp_path / "demo" / "config.toml", "search", "电梯", "--community", COMMUNITY)

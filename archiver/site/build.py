@@ -104,7 +104,8 @@ class SiteReport:
         kind = "built" if self.first_build else "updated"
         return (
             f"{self.out}: {kind} — {self.messages} messages, {self.months} months, "
-            f"{self.stories} stories; {self.written} files written, {self.removed} removed, "
+            f"{self.stories} {'story' if self.stories == 1 else 'stories'}; "
+            f"{self.written} files written, {self.removed} removed, "
             f"{self.files - self.written} unchanged"
         )
 

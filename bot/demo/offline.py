@@ -29,6 +29,7 @@ from archiver.importers.telegram import import_telegram
 from archiver.importers.telegram_export import ExportedMessage, open_export
 from archiver.mydata import what_we_hold
 from archiver.recall import KeptMessage, on_this_day, search
+from archiver.site.build import build_site
 from bot.config import CommunityConfig, SpaceConfig
 from bot.demo.live import live_chat
 from bot.texts import text
@@ -140,6 +141,13 @@ def _run(
         export_file = out_dir / f"{COMMUNITY.id}.jsonl"
         exported = export_jsonl(archive, COMMUNITY.id, export_file)
         console.print(f"[bold]Exported[/]: {exported.summary()}\n")
+        # The site is built anew each time (an earlier demo's folder is an earlier build of
+        # this community's site: updated in place).
+        site = build_site(archive, COMMUNITY.id, out_dir / "site")
+        console.print(
+            f"[bold]Archive website[/]: {site.summary()}\n"
+            f"  open {(out_dir / 'site' / 'index.html').resolve().as_uri()} in a browser\n"
+        )
     finally:
         archive.close()
 
