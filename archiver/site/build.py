@@ -214,26 +214,27 @@ def build_site(
                     wanted.append(target.id)
         found.update(site_texts(session, [i for i in wanted if i not in found]))
 
-    def search_files() -> tuple[dict[str, str], list[str]]:
-        """Write the search files of the changed years (see ``search_index``): their hashes,
-        and which were written."""
+    indexed = {
+        year: [
+            IndexedMessage(e.id, e.url, e.date, e.author, *found[e.id])
+            for e in entries
+            if e.month[:4] == year
+        ]
+        for year in changed_years
+    }
+
+    def term_shards() -> tuple[dict[str, str], list[str]]:
+        """Write the term shards of the changed years (``search_index``): their hashes, and
+        which were written. The largest part of the index, so it gets the other core."""
         made: dict[str, str] = {}
-        for year in changed_years:
-            indexed = [
-                IndexedMessage(e.id, e.url, e.date, e.author, *found[e.id])
-                for e in entries
-                if e.month[:4] == year
-            ]
-            made.update(term_files(indexed, folder=f"search/{year}"))
-            made.update(doc_files(indexed, folder=f"search/{year}"))
-            made[f"search/{year}/days.js"] = days_file(year, site.day_memories(indexed, entries))
+        for year, messages in indexed.items():
+            made.update(term_files(messages, folder=f"search/{year}"))
         written = _write_changed(out, made, old_files)
         return {path: _hash(content) for path, content in made.items()}, written
 
-    # The index is built on the other core while this one renders the pages.
-    big = sum(1 for e in entries if e.month[:4] in changed_years) >= PARALLEL_MIN
-    index: _Inline[tuple[dict[str, str], list[str]]] = (
-        _Forked(search_files) if big else _Inline(search_files)
+    big = sum(map(len, indexed.values())) >= PARALLEL_MIN
+    terms: _Inline[tuple[dict[str, str], list[str]]] = (
+        _Forked(term_shards) if big else _Inline(term_shards)
     )
     files: dict[str, str] = {}
     for page in changed_pages:
@@ -265,7 +266,10 @@ def build_site(
     about = site.t("about_text").split("\n")
     files["about.html"] = site.render("about.html", {"about": about}, "about")
     files["search.html"] = site.render("search.html", {"years": " ".join(years)}, "search")
-    index_hashes, index_written = index.result()
+    for year, messages in indexed.items():
+        files.update(doc_files(messages, folder=f"search/{year}"))
+        files[f"search/{year}/days.js"] = days_file(year, site.day_memories(messages, entries))
+    index_hashes, index_written = terms.result()
     report.years_indexed = len(changed_years)
     for name in STATIC:
         files[f"static/{name}"] = _static(name)
