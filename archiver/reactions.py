@@ -28,7 +28,7 @@ TELEGRAM_REACTIONS = frozenset(_SINGLE_EMOJI_REACTIONS) | {
 TELEGRAM_KEEP_FALLBACK = "✍"
 
 
-def _bare(emoji: str) -> str:
+def bare(emoji: str) -> str:
     """The emoji without variation selectors (clients send ✍ and ✍️ alike)."""
     return emoji.replace("\ufe0f", "").replace("\ufe0e", "")
 
@@ -36,12 +36,18 @@ def _bare(emoji: str) -> str:
 def keep_emoji(platform: str, configured: str) -> str:
     """The reaction that tags a message on ``platform`` for a community that chose
     ``configured``."""
-    if platform == "telegram" and _bare(configured) not in {_bare(e) for e in TELEGRAM_REACTIONS}:
+    if platform == "telegram" and bare(configured) not in {bare(e) for e in TELEGRAM_REACTIONS}:
         return TELEGRAM_KEEP_FALLBACK
     return configured
 
 
+def keep_reactions(platform: str, configured: str) -> frozenset[str]:
+    """The reactions (as :func:`bare` forms) that tag a message on ``platform``: the
+    community's emoji, and on Telegram ✍ where that emoji cannot be a reaction there. The
+    live bot and the importers both ask this."""
+    return frozenset({bare(configured), bare(keep_emoji(platform, configured))})
+
+
 def is_keep(platform: str, configured: str, emoji: str) -> bool:
     """Whether a reaction ``emoji`` on ``platform`` tags the message."""
-    wanted = {_bare(configured), _bare(keep_emoji(platform, configured))}
-    return _bare(emoji) in wanted
+    return bare(emoji) in keep_reactions(platform, configured)

@@ -262,6 +262,11 @@ def _print_import_report(community: str, chat: str, report: ImportReport, create
         f"{chat} → {community}: {report.kept} kept, "
         f"{report.not_consented} not kept (no consent), {report.malformed} malformed"
         + (f", {report.already} already in the archive" if report.already else "")
+        + (
+            f", {report.forgotten} not brought back (forgotten in this archive)"
+            if report.forgotten
+            else ""
+        )
         + (f", {report.service} service messages skipped" if report.service else ""),
         markup=False,
     )

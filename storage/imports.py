@@ -24,14 +24,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table, bindparam
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from storage.models import Message, Person, Tag, _WithoutNul
+from storage.models import ConsentEvent, Message, Person, Tag, _WithoutNul
 
 MESSAGE_COLUMNS = (
     "community_id",
@@ -330,3 +331,26 @@ def refresh_statistics(session: Session) -> None:
     conn.exec_driver_sql("ANALYZE message")
     conn.exec_driver_sql("ANALYZE tag")
     conn.exec_driver_sql("SELECT gin_clean_pending_list('ix_message_search'::regclass)")
+
+
+def erasures(
+    session: Session, community_id: str
+) -> tuple[dict[int, datetime], set[tuple[int, str]]]:
+    """What ``forget`` erased in the community, from the ledger: person id → when they last
+    erased everything, and (space id, platform message id) of every message erased alone
+    (a ``forget`` of one message, or a redaction on the platform)."""
+    people: dict[int, datetime] = {}
+    messages: set[tuple[int, str]] = set()
+    stmt = sa_select(
+        col(ConsentEvent.person_id),
+        col(ConsentEvent.new_value),
+        col(ConsentEvent.space_id),
+        col(ConsentEvent.platform_message_id),
+        col(ConsentEvent.at),
+    ).where(col(ConsentEvent.community_id) == community_id, col(ConsentEvent.field) == "erasure")
+    for person_id, what, space_id, message_id, at in session.execute(stmt):
+        if what == "message" and space_id is not None and message_id is not None:
+            messages.add((space_id, message_id))
+        elif what == "all" and (person_id not in people or people[person_id] < at):
+            people[person_id] = at
+    return people, messages

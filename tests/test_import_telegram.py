@@ -27,8 +27,10 @@ from sqlmodel import SQLModel, select
 
 from archiver.archive import Archive, open_archive
 from archiver.community import CommunitySettings, ensure_community
+from archiver.consent import Actor
 from archiver.errors import CommunityMemoryError, ImportFormatError
-from archiver.events import ChatRef
+from archiver.events import AccountRef, ChatRef
+from archiver.forget import forget_message, forget_person
 from archiver.importers.telegram import MALFORMED_EXAMPLES, ImportReport, import_telegram
 from archiver.importers.telegram_export import ExportedMessage, open_export
 from archiver.ingest import ingest_message
@@ -525,3 +527,76 @@ def test_times_read_back_as_the_exports_unix_times(demo: Imported) -> None:
 def test_the_sample_chat_is_the_fixtures_chat() -> None:
     """The fixtures' community owns the sample's chat, so imports above land in CHAT."""
     assert open_export(EXPORT, local_tz=SHANGHAI).chat.chat_id == CHAT.chat_id
+
+
+# --- what forget erased stays erased; Telegram's own keep reaction ------------------------------
+
+
+def test_a_forgotten_person_is_not_brought_back_by_importing_again(
+    archive: Archive, tmp_path: Path
+) -> None:
+    """陈伟 (telegram:10004, at ``all`` on the roster) asks to be forgotten; the steward
+    imports the same export again, roster and all: none of his 42 messages come back. What
+    he writes after the forget is kept, as the live bot would keep it."""
+    import_demo(archive)
+    his = [m.text for m in kept(archive).values() if user_of(archive)[m.author_id] == "10004"]
+    assert len(his) == 42
+    forget_person(archive, COMMUNITY, AccountRef("telegram", "10004"), actor=Actor(steward="cli"))
+    document = demo_document()
+    later = int(datetime.now(UTC).timestamp()) + 3600
+    document["messages"].append(
+        {
+            "id": 5000, "type": "message", "date": "2030-01-01T00:00:00",
+            "date_unixtime": str(later), "from": "陈伟 Chen Wei", "from_id": "user10004",
+            "text": "忘记之后我又说了一句话", "text_entities": [],
+        }
+    )  # fmt: skip
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    _, again = import_telegram(archive, COMMUNITY, path, roster=ROSTER)
+    assert again.forgotten == 42 and again.kept == 1
+    assert again.kept + again.already + again.forgotten + again.not_consented + again.malformed == (
+        again.entries
+    )
+    now_his = [m.text for m in kept(archive).values() if user_of(archive)[m.author_id] == "10004"]
+    assert now_his == ["忘记之后我又说了一句话"]
+    data = archive_bytes(archive)
+    assert not [t for t in his if len(t) >= 8 and t.encode() in data]  # "好的" is anyone's
+    assert CONTROL.encode() in data  # the check can fail: kept texts are in the file
+
+
+def test_a_forgotten_message_is_not_brought_back(archive: Archive) -> None:
+    import_demo(archive)
+    assert kept(archive)["2"].text.startswith(CONTROL)
+    forget_message(archive, CHAT, "2", actor=Actor(AccountRef("telegram", "10003")))
+    again = import_demo(archive)
+    assert (again.forgotten, again.kept) == (1, 0)
+    assert "2" not in kept(archive) and len(kept(archive)) == 173
+    assert CONTROL.encode() not in archive_bytes(archive)
+
+
+@pytest.mark.parametrize("emoji", ["✍", "✍️"])
+def test_telegrams_keep_reaction_tags_on_import(
+    archive: Archive, tmp_path: Path, emoji: str
+) -> None:
+    """Telegram has no 📌 reaction: residents tag with ✍ (the live bot's keep reaction there),
+    which an export shows as ✍ or ✍️. Emma is at ``tagged``: her ✍-tagged message is kept,
+    her other untagged ones are not."""
+    document = demo_document()
+    target = next(
+        e
+        for e in document["messages"]
+        if e.get("from_id") == "user10005" and not e.get("reactions")
+    )
+    target["reactions"] = [
+        {
+            "type": "emoji", "count": 1, "emoji": emoji,
+            "recent": [{"from": "王阿姨", "from_id": "user10001", "date": "2023-04-02T19:13:39"}],
+        }
+    ]  # fmt: skip
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    _, report = import_telegram(archive, COMMUNITY, path, roster=ROSTER)
+    assert str(target["id"]) in kept(archive)
+    assert report.kept == 175  # the README's 174, and this one
+    assert [t for t in rows(archive, Tag) if t.platform_message_id == str(target["id"])]

@@ -54,6 +54,7 @@ from archiver.importers.telegram_reading import (
     collector_paused,
     decided_batches,
 )
+from archiver.reactions import keep_reactions
 from storage import communities, imports, people
 from storage.people import KnownAccount
 
@@ -70,11 +71,13 @@ Progress = Callable[[int], None]
 
 @dataclass
 class ImportReport:
-    """What an import did; ``kept + already + not_consented + malformed == entries``."""
+    """What an import did; ``kept + already + forgotten + not_consented + malformed ==
+    entries``."""
 
     entries: int = 0
     kept: int = 0
     already: int = 0
+    forgotten: int = 0  # erased by ``forget`` in this archive: never brought back
     not_consented: int = 0
     malformed: int = 0
     service: int = 0
@@ -88,6 +91,7 @@ class ImportReport:
             "entries": self.entries,
             "kept": self.kept,
             "already_kept": self.already,
+            "forgotten": self.forgotten,
             "not_consented": self.not_consented,
             "malformed": self.malformed,
             "service": self.service,
@@ -128,6 +132,7 @@ def import_telegram(
         space_id = space.id
         known = people.consent_map(session, community_id, PLATFORM)
         names = imports.display_names(session, community_id)
+        erased_people, erased_messages = imports.erasures(session, community_id)
         chat_kept_before = imports.space_has_messages(session, space_id)
     # author id → (person id, ledger entry, kept only when tagged) for those who said yes
     consenting = {
@@ -136,21 +141,27 @@ def import_telegram(
         if account.level in _YES and account.level_event_id is not None
     }
     writer = _Writer(archive, community_id, space_id, known, names, report, progress)
+    # What `forget` erased stays erased, whatever the export or the roster says.
+    writer.erased_people = erased_people
+    writer.erased_messages = {pmid for space, pmid in erased_messages if space == space_id}
     # A chat that keeps nothing yet (a first import) needs no "kept already?" lookups:
     # inserts skip duplicates anyway, the lookups only spare a rerun cutting words again.
     writer.look_up_kept = chat_kept_before
+    # The reactions that tag, as the live bot takes them: the community's emoji, and ✍
+    # (with or without its variation selector) where that emoji is no Telegram reaction.
+    keep = keep_reactions(PLATFORM, community.keep_emoji)
     if export.path.stat().st_size >= READER_PROCESS_MIN_BYTES:
         batches = batches_in_worker(
             export.path,
             export.local_tz,
             consenting,
-            community.keep_emoji,
+            keep,
             batch_size,
             archive.segmenter.words,
         )
     else:
         cut = archive.segmenter.index_tokens
-        batches = decided_batches(export, consenting, community.keep_emoji, batch_size, cut)
+        batches = decided_batches(export, consenting, keep, batch_size, cut)
     last = Batch()
     try:
         with collector_paused():
@@ -196,6 +207,8 @@ class _Writer:
         self.known = known
         self.stored_names = names
         self.look_up_kept = True
+        self.erased_people: dict[int, datetime] = {}
+        self.erased_messages: set[str] = set()
         self.report = report
         self.progress = progress
         # An in-memory SQLite database exists once per connection, i.e. per thread: write there.
@@ -250,6 +263,8 @@ class _Writer:
                 already = imports.kept_ids(
                     session, self.space_id, [message[0] for message in batch.messages]
                 )
+        if self.erased_people or self.erased_messages:
+            already |= self._forgotten(batch)
         community_id, space_id, now = self.community_id, self.space_id, datetime.now(UTC)
         cut = self.archive.segmenter.index_tokens
         rows = [
@@ -283,6 +298,21 @@ class _Writer:
         ]
         return imports.format_messages(self.archive.db.engine.dialect, rows)
 
+    def _forgotten(self, batch: Batch) -> set[str]:
+        """The batch's messages that ``forget`` erased (everything its author had sent by
+        then, or that one message): counted as forgotten, their tags dropped."""
+        erased_people, erased_messages = self.erased_people, self.erased_messages
+        gone = {
+            platform_id
+            for platform_id, sent_at, *_rest, person_id, _event in batch.messages
+            if platform_id in erased_messages
+            or (person_id in erased_people and sent_at <= erased_people[person_id])
+        }
+        for platform_id in gone:
+            batch.taggers.pop(platform_id, None)
+        batch.forgotten = len(gone)
+        return gone
+
     def _write(self, batch: Batch, rows: imports.FormattedRows) -> None:
         """One transaction: the new messages, their tags, changed display names."""
         names = {
@@ -298,7 +328,8 @@ class _Writer:
         self.known.update(new_taggers)
         self.stored_names.update(names)
         self.report.kept += inserted
-        self.report.already += len(batch.messages) - inserted
+        self.report.forgotten += batch.forgotten
+        self.report.already += len(batch.messages) - inserted - batch.forgotten
         self.report.tags += tags
 
     def _write_tags(

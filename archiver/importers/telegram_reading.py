@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from archiver.errors import CommunityMemoryError, ImportFormatError
 from archiver.importers.telegram_export import MalformedEntry, TelegramExport, open_export
+from archiver.reactions import bare
 from archiver.segmentation import Segmenter
 
 MALFORMED_EXAMPLES = 5
@@ -58,12 +59,14 @@ class Batch:
     malformed: int = 0
     malformed_examples: list[str] = field(default_factory=list)
     service: int = 0
+    forgotten: int = 0
+    """of ``messages``, how many ``forget`` erased in the archive (set by the importer)"""
 
 
 def decided_batches(
     export: TelegramExport,
     consenting: Consenting,
-    keep_emoji: str,
+    keep_emoji: frozenset[str],
     batch_size: int,
     cut: Callable[[str], str],
     *,
@@ -104,7 +107,7 @@ def decided_batches(
         keep = None
         if entry.reactions:
             for reaction in entry.reactions:
-                if reaction.emoji == keep_emoji:
+                if bare(reaction.emoji) in keep_emoji:
                     keep = reaction
                     break
         if keep is not None:
@@ -137,7 +140,7 @@ def batches_in_worker(
     path: Path,
     local_tz: ZoneInfo,
     consenting: Consenting,
-    keep_emoji: str,
+    keep_emoji: frozenset[str],
     batch_size: int,
     words: Sequence[str] = (),
 ) -> Iterator[Batch]:
