@@ -560,9 +560,10 @@ def test_a_forgotten_person_is_not_brought_back_by_importing_again(
     )
     now_his = [m.text for m in kept(archive).values() if user_of(archive)[m.author_id] == "10004"]
     assert now_his == ["忘记之后我又说了一句话"]
-    data = archive_bytes(archive)
-    assert not [t for t in his if len(t) >= 8 and t.encode() in data]  # "好的" is anyone's
-    assert CONTROL.encode() in data  # the check can fail: kept texts are in the file
+    if archive.db.is_sqlite:  # and by the file's bytes
+        data = archive_bytes(archive)
+        assert not [t for t in his if len(t) >= 8 and t.encode() in data]  # "好的": anyone's
+        assert CONTROL.encode() in data  # the check can fail: kept texts are in the file
 
 
 def test_a_forgotten_message_is_not_brought_back(archive: Archive) -> None:
@@ -572,7 +573,8 @@ def test_a_forgotten_message_is_not_brought_back(archive: Archive) -> None:
     again = import_demo(archive)
     assert (again.forgotten, again.kept) == (1, 0)
     assert "2" not in kept(archive) and len(kept(archive)) == 173
-    assert CONTROL.encode() not in archive_bytes(archive)
+    if archive.db.is_sqlite:
+        assert CONTROL.encode() not in archive_bytes(archive)
 
 
 @pytest.mark.parametrize("emoji", ["✍", "✍️"])
