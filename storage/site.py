@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, select, type_coerce
 from sqlmodel import Session, col
 
 from storage.models import Consent, Message, Person, Story, Tag
@@ -65,12 +65,16 @@ def site_outline(session: Session, community_id: str) -> list[OutlineRow]:
             .where(col(Person.community_id) == community_id)
         )
     }
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    # SQLite keeps a time as UTC text; read as text, it is parsed by one C call
+    # (datetime.fromisoformat) instead of SQLAlchemy's processors — a third of this pass.
+    sent_column: Any = type_coerce(col(Message.sent_at), String) if sqlite else col(Message.sent_at)
     stmt = (
         select(
             col(Message.id),
             col(Message.space_id),
             col(Message.platform_message_id),
-            col(Message.sent_at),
+            sent_column,
             col(Message.edited_at),
             col(Message.reply_to),
             col(Message.media_kind),
@@ -80,8 +84,11 @@ def site_outline(session: Session, community_id: str) -> list[OutlineRow]:
         .order_by(col(Message.sent_at), col(Message.id))
     )
     rows: list[Any] = list(session.connection().execute(stmt).all())
+    parse = datetime.fromisoformat
     found = []
     for mid, space_id, pmid, sent, edited, reply, media, author in rows:
+        if sqlite:
+            sent = parse(sent + "+00:00")
         name, shown = people[author]
         on = tags.get((space_id, pmid))
         found.append(

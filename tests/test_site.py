@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from archiver.consent import Actor, Attribution, Level, Method, set_attribution
 from archiver.forget import forget_person
 from archiver.ingest import ingest_message
 from archiver.preservation import tag_message
+from archiver.site import en
 from archiver.site.build import MANIFEST, SiteFolderError, build_site, chat_html
 from archiver.site.search_index import shard_of, terms_of
 from bot.cli import app
@@ -215,3 +216,27 @@ def test_cli_export_site(community: Archive, tmp_path: Path, db_url: str) -> Non
     )
     assert refused.exit_code == 1 and "not empty" in refused.stderr
     assert "Traceback" not in refused.output
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York", "Asia/Kathmandu", "UTC"])
+def test_messages_land_on_their_local_day_across_dst_and_odd_offsets(zone: str) -> None:
+    """The layout's date arithmetic (offset looked up per UTC day) agrees with a conversion
+    per message, around DST changes and for a +5:45 zone."""
+    from zoneinfo import ZoneInfo
+
+    from archiver.site.build import _Site
+    from storage.site import OutlineRow
+
+    local = ZoneInfo(zone)
+    site = _Site(en.TEXTS, "Garden", "en", local, datetime.now(UTC))
+    start = datetime(2026, 3, 7, tzinfo=UTC)  # New York's spring change is on 8 March 2026
+    moments = [start + timedelta(minutes=37 * n) for n in range(600)]
+    moments += [datetime(2026, 11, 1, h, m, tzinfo=UTC) for h in range(24) for m in (0, 59)]
+    rows = [
+        OutlineRow(n, 1, str(n), when, None, None, None, 1, None, "anonymous", 0, ())
+        for n, when in enumerate(sorted(moments))
+    ]
+    entries, _pages = site.lay_out(rows)
+    for entry in entries:
+        expected = entry.row.sent_at.astimezone(local)
+        assert (entry.month, entry.day) == (expected.strftime("%Y-%m"), expected.day)

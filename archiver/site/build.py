@@ -31,7 +31,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -115,11 +115,20 @@ class _Entry:
     """A kept message laid out: where it is shown, when (local), by whom (as shown)."""
 
     row: OutlineRow
-    iso: str  # local time, ISO 8601
-    month: str  # "2026-03"
+    zone: ZoneInfo
+    month: str  # "2026-03", local
+    day: int  # of the month, local
     author: str
     named: bool
     page: str = ""
+    _iso: str = ""
+
+    @property
+    def iso(self) -> str:
+        """Local time, ISO 8601 (worked out only for what is rendered or indexed)."""
+        if not self._iso:
+            self._iso = self.row.sent_at.astimezone(self.zone).isoformat()
+        return self._iso
 
     @property
     def id(self) -> int:
@@ -425,10 +434,26 @@ class _Site:
         entries: list[_Entry] = []
         by_month: dict[str, list[_Entry]] = defaultdict(list)
         zone = self.zone
+        # The local date without a conversion per message: the zone's offset is looked up
+        # once per UTC day (and per message only on the few days it changes: DST), then
+        # dates are whole-day arithmetic, each local day named once.
+        offsets: dict[int, int | None] = {}
+        dates: dict[int, tuple[str, int]] = {}
         for row in outline:
-            iso = row.sent_at.astimezone(zone).isoformat()
+            stamp = int(row.sent_at.timestamp())
+            utc_day = stamp // 86400
+            if utc_day not in offsets:
+                offsets[utc_day] = _steady_offset(zone, utc_day)
+            offset = offsets[utc_day]
+            if offset is None:
+                offset = _offset_at(zone, stamp)
+            local_day = (stamp + offset) // 86400
+            local = dates.get(local_day)
+            if local is None:
+                named = _EPOCH + timedelta(days=local_day)
+                local = dates[local_day] = (f"{named.year:04d}-{named.month:02d}", named.day)
             name = shown_name(row.attribution, row.author_name)
-            entry = _Entry(row, iso, iso[:7], name or self.neighbour, name is not None)
+            entry = _Entry(row, zone, local[0], local[1], name or self.neighbour, name is not None)
             entries.append(entry)
             by_month[entry.month].append(entry)
         pages: list[_Page] = []
@@ -449,7 +474,7 @@ class _Site:
         for month in months:
             first_page_of_day: dict[int, str] = {}
             for entry in by_month[month]:
-                first_page_of_day.setdefault(int(entry.iso[8:10]), entry.page)
+                first_page_of_day.setdefault(entry.day, entry.page)
             day_urls[month] = [
                 {"day": day, "url": f"{path}#d{day}"}
                 for day, path in sorted(first_page_of_day.items())
@@ -481,11 +506,11 @@ class _Site:
                 reply = (target.url, target.author, target.row.edited_at) if target else "-"
             stories = [story_names.get(s) for s in row.story_ids] if row.story_ids else None
             shown.append(
-                (e.id, e.iso, e.author, e.named, row.edited_at, row.media_kind, row.tags,
+                (e.id, row.sent_at, e.author, e.named, row.edited_at, row.media_kind, row.tags,
                  stories, reply)
             )  # fmt: skip
         header = (
-            GENERATOR, self.language, self.name, page.count, page.previous_month,
+            GENERATOR, self.language, self.name, self.zone.key, page.count, page.previous_month,
             page.next_month, page.previous_page, page.next_page, page.day_urls,
         )  # fmt: skip
         return _hash(repr((header, shown)))
@@ -548,7 +573,7 @@ class _Site:
     ) -> dict[str, Any]:
         groups: dict[int, list[Markup]] = defaultdict(list)
         for e in page.entries:
-            groups[int(e.iso[8:10])].append(self.shown(e, texts, by_platform_id, story_names))
+            groups[e.day].append(self.shown(e, texts, by_platform_id, story_names))
         number = int(page.month[5:7])
         name = self.month_names[number - 1] if self.month_names else str(number)
         return {
@@ -648,6 +673,20 @@ def chat_html(text: str) -> Markup:
 def _esc(value: object) -> str:
     """HTML-escaped text (quotes too: safe in attributes), as a plain string."""
     return html.escape(str(value), quote=True)
+
+
+_EPOCH = date(1970, 1, 1)
+
+
+def _offset_at(zone: ZoneInfo, stamp: int) -> int:
+    offset = datetime.fromtimestamp(stamp, zone).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+def _steady_offset(zone: ZoneInfo, utc_day: int) -> int | None:
+    """The zone's UTC offset in seconds throughout that UTC day, or None if it changes."""
+    first, last = _offset_at(zone, utc_day * 86400), _offset_at(zone, utc_day * 86400 + 86399)
+    return first if first == last else None
 
 
 def _page_path(month: str, number: int) -> str:
