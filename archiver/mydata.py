@@ -75,3 +75,10 @@ def what_we_hold(archive: Archive, community_id: str, account: AccountRef) -> Pe
             ),
             steward_since=None if steward is None else as_utc(steward.since),
         )
+
+
+def everyone(archive: Archive, community_id: str) -> list[people.PersonOverview]:
+    """Every person the community's archive knows, for the operator (``people``): accounts,
+    the name kept (only people who said yes have one), consent, kept messages."""
+    with archive.db.read() as session:
+        return people.people_overview(session, community_id)

@@ -272,6 +272,12 @@ def _print_import_report(community: str, chat: str, report: ImportReport, create
     )
     if report.consent_changes:
         out.print(f"paper consent recorded: {report.consent_changes} change(s)", markup=False)
+    if report.roster_not_in_export:
+        err.print(
+            f"warning: {len(report.roster_not_in_export)} roster account(s) wrote nothing in "
+            f"this export (a typo, or another group's?): " + ", ".join(report.roster_not_in_export),
+            markup=False,
+        )
     for example in report.malformed_examples[1:]:
         out.print(f"  malformed: {example}", markup=False)
 
@@ -332,6 +338,41 @@ def export_command(
 
 
 # --- reading back -------------------------------------------------------------------------------
+
+
+@app.command("people")
+@friendly
+def people_command(
+    ctx: typer.Context,
+    community: Annotated[str, typer.Option(help="Community id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Everyone the archive knows: accounts, name (if kept), consent, kept messages."""
+    from archiver.mydata import everyone
+
+    with _archive(ctx, migrate=False) as (config, archive):
+        _settings(config, archive, community)
+        found = everyone(archive, community)
+    if as_json:
+        _print_json(
+            [
+                {
+                    "accounts": list(p.accounts),
+                    "name": p.display_name,
+                    "consent": p.level,
+                    "attribution": p.attribution,
+                    "messages": p.messages,
+                }
+                for p in found
+            ]
+        )
+        return
+    for p in found:
+        out.print(
+            f"{', '.join(p.accounts):32} {p.level:8} {p.attribution:10} {p.messages:6}  "
+            f"{p.display_name or '—'}",
+            markup=False,
+        )
 
 
 @app.command("search")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from storage.models import Account, Consent, ConsentEvent, Person
+from storage.models import Account, Consent, ConsentEvent, Message, Person
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,3 +150,54 @@ def communities_of(session: Session, platform: str, user_id: str) -> list[str]:
             .order_by(col(Account.community_id))
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PersonOverview:
+    """One person of a community as the operator's ``people`` list shows them."""
+
+    person_id: int
+    accounts: tuple[str, ...]  # "platform:user_id"
+    display_name: str | None  # stored only while they say yes
+    level: str
+    attribution: str
+    messages: int
+
+
+def people_overview(session: Session, community_id: str) -> list[PersonOverview]:
+    """Everyone the community's archive knows: accounts, stored name, consent, how many
+    messages are kept. Four queries, whatever the number of people."""
+    accounts: dict[int, list[str]] = {}
+    for person_id, platform, user_id in session.execute(
+        sa_select(col(Account.person_id), col(Account.platform), col(Account.user_id))
+        .where(col(Account.community_id) == community_id)
+        .order_by(col(Account.id))
+    ):
+        accounts.setdefault(person_id, []).append(f"{platform}:{user_id}")
+    counts = dict(
+        session.execute(
+            sa_select(col(Message.author_id), func.count())
+            .where(col(Message.community_id) == community_id)
+            .group_by(col(Message.author_id))
+        ).all()
+    )
+    found = []
+    for person_id, name, level, attribution in session.execute(
+        sa_select(
+            col(Person.id), col(Person.display_name), col(Consent.level), col(Consent.attribution)
+        )
+        .join(Consent, col(Consent.person_id) == col(Person.id))
+        .where(col(Person.community_id) == community_id)
+        .order_by(col(Person.id))
+    ):
+        found.append(
+            PersonOverview(
+                person_id,
+                tuple(accounts.get(person_id, ())),
+                name,
+                level,
+                attribution,
+                int(counts.get(person_id, 0)),
+            )
+        )
+    return found

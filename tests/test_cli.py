@@ -222,6 +222,36 @@ def test_forget_person(imported: Path) -> None:
     assert "0 message(s)" in again.stdout
 
 
+def test_people_lists_accounts_names_only_when_kept_and_counts(imported: Path) -> None:
+    result = run(imported, "people", "--community", COMMUNITY, "--json")
+    assert result.exit_code == 0, result.output
+    people = {p["accounts"][0]: p for p in json.loads(result.stdout)}
+    assert people["telegram:10001"] == {
+        "accounts": ["telegram:10001"], "name": "王阿姨", "consent": "all",
+        "attribution": "named", "messages": 55,
+    }  # fmt: skip
+    assert people["telegram:10007"]["consent"] == "none"
+    assert people["telegram:10007"]["name"] is None and people["telegram:10007"]["messages"] == 0
+    text = run(imported, "people", "--community", COMMUNITY)
+    assert "telegram:10001" in text.stdout and "王阿姨" in text.stdout
+
+
+def test_import_warns_about_roster_accounts_not_in_the_export(
+    config_file: Path, tmp_path: Path
+) -> None:
+    roster = tmp_path / "roster.csv"
+    lines = ROSTER.read_text(encoding="utf-8").splitlines()
+    lines.append("telegram:user99999999,all,named,王阿姨,2026-10-30T19:00:00+08:00,纸质同意书 #099")
+    roster.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run(
+        config_file, "import", "telegram", str(SAMPLE), "--community", COMMUNITY,
+        "--roster", str(roster),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "1 roster account(s) wrote nothing in this export" in result.stderr
+    assert "telegram:99999999" in result.stderr  # read as the number: the same person
+
+
 def test_forget_shows_the_name_before_erasing(imported: Path) -> None:
     named = run(imported, "forget", "--community", COMMUNITY, "--person", "telegram:10001")
     assert_one_line_error(named, "forget 王阿姨 (telegram:10001): add --yes")

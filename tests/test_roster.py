@@ -13,9 +13,9 @@ from sqlmodel import SQLModel, select
 
 from archiver.archive import Archive
 from archiver.consent import Attribution, Level, consent_of
-from archiver.errors import ImportFormatError
+from archiver.errors import CommunityMemoryError, ImportFormatError
 from archiver.events import AccountRef
-from archiver.importers.roster import COLUMNS, import_roster, read_roster
+from archiver.importers.roster import COLUMNS, import_roster, read_roster, roster_account
 from storage.models import ConsentEvent
 from tests.conftest import COMMUNITY, account, rows
 
@@ -174,3 +174,24 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
     assert caught.value.path == tmp_path / "nope.csv"
     with pytest.raises(ImportFormatError, match="folder"):
         read_roster(tmp_path, timezone=TZ)
+
+
+@pytest.mark.parametrize(
+    ("written", "key"),
+    [
+        ("telegram:1462097294", "telegram:1462097294"),
+        ("telegram:user1462097294", "telegram:1462097294"),  # the export's from_id, copied
+        ("matrix:@alice:example.org", "matrix:@alice:example.org"),
+    ],
+)
+def test_roster_accounts_as_people_write_them(written: str, key: str) -> None:
+    assert roster_account(written).key == key
+
+
+@pytest.mark.parametrize(
+    "written", ["telegram:channel1234567", "telegram:王阿姨", "matrix:alice", "matrix:@alice"]
+)
+def test_a_roster_account_that_is_no_person_is_refused_in_one_line(written: str) -> None:
+    with pytest.raises(CommunityMemoryError) as raised:
+        roster_account(written)
+    assert "\n" not in str(raised.value) and written in str(raised.value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -97,10 +98,32 @@ def read_roster(path: Path, *, timezone: str) -> list[RosterEntry]:
     return entries
 
 
+def roster_account(written: str) -> AccountRef:
+    """The account a roster line names. A Telegram export calls a person ``user123456``
+    (its ``from_id``): copied into a roster as ``telegram:user123456`` it is the same person
+    as ``telegram:123456``, so it is read as that. Anything else that is no Telegram user id
+    (a ``channel…`` id, a name) or no Matrix user id is refused in one line, rather than
+    recorded as a person who will never write."""
+    account = AccountRef.parse(written)
+    if account.platform == "telegram":
+        user_id = account.user_id.removeprefix("user")
+        if not user_id.isdigit():
+            raise CommunityMemoryError(
+                f"{written!r}: a Telegram account is a number, like telegram:123456 "
+                "(the export's from_id 'user123456' is that person)"
+            )
+        return AccountRef("telegram", user_id)
+    if account.platform == "matrix" and not re.fullmatch(r"@[^:\s]+:\S+", account.user_id):
+        raise CommunityMemoryError(
+            f"{written!r}: a Matrix account looks like matrix:@name:example.org"
+        )
+    return account
+
+
 def _entry(row: dict[str, str], line: int, zone: ZoneInfo, path: Path) -> RosterEntry:
     where = f"line {line}"
     try:
-        account = AccountRef.parse(row["account"])
+        account = roster_account(row["account"])
     except CommunityMemoryError as exc:
         raise ImportFormatError(str(exc), path=path, entry=where) from exc
     try:

@@ -84,6 +84,8 @@ class ImportReport:
     tags: int = 0
     consent_changes: int = 0
     malformed_examples: list[str] = field(default_factory=list)
+    roster_not_in_export: list[str] = field(default_factory=list)
+    """roster accounts that wrote nothing in this export (a typo, or another group's)"""
 
     def to_json(self) -> dict[str, object]:
         """The ``--json`` form."""
@@ -98,6 +100,7 @@ class ImportReport:
             "tags": self.tags,
             "consent_changes": self.consent_changes,
             "malformed_examples": self.malformed_examples,
+            "roster_not_in_export": self.roster_not_in_export,
         }
 
 
@@ -163,10 +166,12 @@ def import_telegram(
         cut = archive.segmenter.index_tokens
         batches = decided_batches(export, consenting, keep, batch_size, cut)
     last = Batch()
+    authors: set[str] = set()
     try:
         with collector_paused():
             for batch in batches:
                 last = batch
+                authors |= batch.authors
                 report.malformed_examples.extend(batch.malformed_examples)
                 writer.submit(batch)
             writer.finish()
@@ -179,6 +184,11 @@ def import_telegram(
             close()  # stops a worker process still reading
         writer.close()
         report.entries, report.not_consented = last.seen, last.not_consented
+        report.roster_not_in_export = sorted(
+            e.account.key
+            for e in entries
+            if e.account.platform == PLATFORM and e.account.user_id not in authors
+        )
         report.malformed, report.service = last.malformed, last.service
     return export, report
 

@@ -61,6 +61,8 @@ class Batch:
     service: int = 0
     forgotten: int = 0
     """of ``messages``, how many ``forget`` erased in the archive (set by the importer)"""
+    authors: set[str] = field(default_factory=set)
+    """authors first met in this batch (whether or not anything of theirs is kept)"""
 
 
 def decided_batches(
@@ -82,6 +84,7 @@ def decided_batches(
     pending = batch.messages
     seen = not_consented = malformed = 0
     examples: list[str] = []
+    authors: set[str] = set()
     cut_at = quiet = 4 * batch_size
     for entry in export.entries():
         if len(pending) >= batch_size or seen >= cut_at:
@@ -100,6 +103,9 @@ def decided_batches(
                 batch.malformed_examples.append(examples[-1])
             continue
         author = entry.author_id
+        if author is not None and author not in authors:
+            authors.add(author)
+            batch.authors.add(author)
         decision = consenting.get(author) if author is not None else None
         if decision is None:
             not_consented += 1
