@@ -227,6 +227,14 @@ def import_command(
         raise CommunityMemoryError(
             f"import {fmt.value} is not available in this release; telegram and jsonl are"
         )
+    if file.is_dir() and fmt is ImportFormat.telegram:
+        # Telegram Desktop writes a folder: result.json beside photos/, files/ …
+        if not (file / "result.json").is_file():
+            raise CommunityMemoryError(
+                f"{file} is a folder without result.json: give Telegram Desktop's export "
+                "folder, or the JSON file itself"
+            )
+        file = file / "result.json"
     if not file.is_file():
         raise CommunityMemoryError(f"{file}: file not found")
     # Here, not at the top: `run` (which imports this module) never imports.
@@ -267,7 +275,12 @@ def _print_import_report(community: str, chat: str, report: ImportReport, create
             if report.forgotten
             else ""
         )
-        + (f", {report.service} service messages skipped" if report.service else ""),
+        + (f", {report.service} service messages skipped" if report.service else "")
+        + (
+            f", {report.unsupported} that Telegram Desktop could not export skipped"
+            if report.unsupported
+            else ""
+        ),
         markup=False,
     )
     if report.consent_changes:

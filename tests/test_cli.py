@@ -252,6 +252,25 @@ def test_import_warns_about_roster_accounts_not_in_the_export(
     assert "telegram:99999999" in result.stderr  # read as the number: the same person
 
 
+def test_import_takes_the_export_folder(config_file: Path, tmp_path: Path) -> None:
+    """Telegram Desktop writes a folder (result.json beside photos/ …): that folder works."""
+    folder = tmp_path / "ChatExport_2026-11-30"
+    folder.mkdir()
+    (folder / "result.json").write_bytes(SAMPLE.read_bytes())
+    result = run(
+        config_file, "import", "telegram", str(folder), "--community", COMMUNITY,
+        "--roster", str(ROSTER), "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["kept"] == 174
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_one_line_error(
+        run(config_file, "import", "telegram", str(empty), "--community", COMMUNITY),
+        "without result.json",
+    )
+
+
 def test_forget_shows_the_name_before_erasing(imported: Path) -> None:
     named = run(imported, "forget", "--community", COMMUNITY, "--person", "telegram:10001")
     assert_one_line_error(named, "forget 王阿姨 (telegram:10001): add --yes")

@@ -181,6 +181,7 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
     [
         ("telegram:1462097294", "telegram:1462097294"),
         ("telegram:user1462097294", "telegram:1462097294"),  # the export's from_id, copied
+        ("telegram:channel1234567", "telegram:-1001234567"),  # a channel posting as itself
         ("matrix:@alice:example.org", "matrix:@alice:example.org"),
     ],
 )
@@ -189,7 +190,8 @@ def test_roster_accounts_as_people_write_them(written: str, key: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "written", ["telegram:channel1234567", "telegram:王阿姨", "matrix:alice", "matrix:@alice"]
+    "written",
+    ["telegram:chat12ab", "telegram:王阿姨", "telegram:12x", "matrix:alice", "matrix:@alice"],
 )
 def test_a_roster_account_that_is_no_person_is_refused_in_one_line(written: str) -> None:
     with pytest.raises(CommunityMemoryError) as raised:

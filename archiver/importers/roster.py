@@ -106,8 +106,16 @@ def roster_account(written: str) -> AccountRef:
     recorded as a person who will never write."""
     account = AccountRef.parse(written)
     if account.platform == "telegram":
-        user_id = account.user_id.removeprefix("user")
-        if not user_id.isdigit():
+        # The export's forms, read as the importer reads a from_id: user123 → 123, and a
+        # chat posting as itself, channel123 → -100123, chat123 → -123.
+        user_id = account.user_id
+        if user_id.startswith("user"):
+            user_id = user_id.removeprefix("user")
+        elif user_id.startswith("channel"):
+            user_id = "-100" + user_id.removeprefix("channel")
+        elif user_id.startswith("chat"):
+            user_id = "-" + user_id.removeprefix("chat")
+        if not re.fullmatch(r"-?\d+", user_id):
             raise CommunityMemoryError(
                 f"{written!r}: a Telegram account is a number, like telegram:123456 "
                 "(the export's from_id 'user123456' is that person)"

@@ -71,8 +71,8 @@ Progress = Callable[[int], None]
 
 @dataclass
 class ImportReport:
-    """What an import did; ``kept + already + forgotten + not_consented + malformed ==
-    entries``."""
+    """What an import did; ``kept + already + forgotten + not_consented + malformed +
+    unsupported == entries``."""
 
     entries: int = 0
     kept: int = 0
@@ -80,6 +80,7 @@ class ImportReport:
     forgotten: int = 0  # erased by ``forget`` in this archive: never brought back
     not_consented: int = 0
     malformed: int = 0
+    unsupported: int = 0  # messages Telegram Desktop itself could not export: skipped
     service: int = 0
     tags: int = 0
     consent_changes: int = 0
@@ -96,6 +97,7 @@ class ImportReport:
             "forgotten": self.forgotten,
             "not_consented": self.not_consented,
             "malformed": self.malformed,
+            "unsupported": self.unsupported,
             "service": self.service,
             "tags": self.tags,
             "consent_changes": self.consent_changes,
@@ -190,6 +192,7 @@ def import_telegram(
             if e.account.platform == PLATFORM and e.account.user_id not in authors
         )
         report.malformed, report.service = last.malformed, last.service
+        report.unsupported = last.unsupported
     return export, report
 
 

@@ -149,6 +149,9 @@ class MalformedEntry:
     """The entry's id when it has a usable one."""
     reason: str
     """What is wrong, one short line (e.g. ``"missing 'date'"``)."""
+    unsupported: bool = False
+    """Telegram Desktop's own ``"type": "unsupported"``: a message it could not export. Not
+    a fault of the file: skipped and counted apart, never a failed import."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -965,7 +968,10 @@ class TelegramExport:
             return MalformedEntry(index, entry_id, "missing 'type'")
         if kind == "unsupported":
             return MalformedEntry(
-                index, entry_id, "a message Telegram Desktop could not export ('unsupported')"
+                index,
+                entry_id,
+                "a message Telegram Desktop could not export ('unsupported')",
+                unsupported=True,
             )
         return MalformedEntry(index, entry_id, f"unknown entry type {_short(kind)}")
 

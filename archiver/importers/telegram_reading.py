@@ -57,6 +57,7 @@ class Batch:
     """entries read when the batch was cut (for ``progress``)"""
     not_consented: int = 0
     malformed: int = 0
+    unsupported: int = 0
     malformed_examples: list[str] = field(default_factory=list)
     service: int = 0
     forgotten: int = 0
@@ -82,13 +83,14 @@ def decided_batches(
     counted."""
     batch = Batch()
     pending = batch.messages
-    seen = not_consented = malformed = 0
+    seen = not_consented = malformed = unsupported = 0
     examples: list[str] = []
     authors: set[str] = set()
     cut_at = quiet = 4 * batch_size
     for entry in export.entries():
         if len(pending) >= batch_size or seen >= cut_at:
             batch.seen, batch.not_consented, batch.malformed = seen, not_consented, malformed
+            batch.unsupported = unsupported
             batch.service = export.service_count
             yield batch
             batch = Batch()
@@ -96,6 +98,9 @@ def decided_batches(
             cut_at = seen + quiet
         seen += 1
         if isinstance(entry, MalformedEntry):
+            if entry.unsupported:
+                unsupported += 1
+                continue
             malformed += 1
             if len(examples) < MALFORMED_EXAMPLES:
                 where = f"message {entry.id}" if entry.id else f"entry #{entry.index}"
@@ -138,6 +143,7 @@ def decided_batches(
         if entry.author_name:
             batch.names[person_id] = entry.author_name
     batch.seen, batch.not_consented, batch.malformed = seen, not_consented, malformed
+    batch.unsupported = unsupported
     batch.service = export.service_count
     yield batch
 
