@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from archiver.archive import Archive
-from archiver.consent import Level
+from archiver.consent_policy import Level, keeps_on_import
 from archiver.errors import CommunityMemoryError, UnknownCommunityError
 from archiver.importers.roster import apply_roster, read_roster
 from archiver.importers.telegram_export import TelegramExport, open_export
@@ -139,11 +139,16 @@ def import_telegram(
         names = imports.display_names(session, community_id)
         erased_people, erased_messages = imports.erasures(session, community_id)
         chat_kept_before = imports.space_has_messages(session, space_id)
-    # author id → (person id, ledger entry, kept only when tagged) for those who said yes
+    # author id → (person, ledger entry, kept only when tagged): the consent policy asked
+    # once per person here, so the reader's per-message test is a dict lookup.
     consenting = {
-        user_id: (account.person_id, account.level_event_id, account.level == _TAGGED)
+        user_id: (
+            account.person_id,
+            account.level_event_id,
+            not keeps_on_import(Level(account.level), tagged=False),
+        )
         for user_id, account in known.items()
-        if account.level in _YES and account.level_event_id is not None
+        if keeps_on_import(Level(account.level), tagged=True) and account.level_event_id is not None
     }
     writer = _Writer(archive, community_id, space_id, known, names, report, progress)
     # What `forget` erased stays erased, whatever the export or the roster says.
@@ -194,10 +199,6 @@ def import_telegram(
         report.malformed, report.service = last.malformed, last.service
         report.unsupported = last.unsupported
     return export, report
-
-
-_TAGGED = Level.TAGGED.value
-_YES = (Level.ALL.value, _TAGGED)
 
 
 class _Writer:
