@@ -142,6 +142,19 @@ class StorageConfig(_Model):
         return _resolve_dir(value, info)
 
 
+class SiteConfig(_Model):
+    """The archive website that ``run`` keeps up to date (docs/site.md)."""
+
+    # A folder: each community's site is rebuilt in OUT/<community id>/ after its weekly
+    # digest. "" = off (`export site` by hand still works).
+    out: str = ""
+
+    @field_validator("out")
+    @classmethod
+    def _resolve_out(cls, value: str, info: ValidationInfo) -> str:
+        return _resolve_dir(value, info) if value else ""
+
+
 class TelegramConfig(_Model):
     """The Telegram bot: its token and, optionally, a self-hosted Bot API server."""
 
@@ -371,6 +384,7 @@ class Config(_Model):
     """The whole configuration. A platform runs only when its section is present."""
 
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    site: SiteConfig = Field(default_factory=SiteConfig)
     telegram: TelegramConfig | None = None
     matrix: MatrixConfig | None = None
     communities: list[CommunityConfig] = Field(default_factory=list)

@@ -18,6 +18,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -193,11 +194,28 @@ async def schedule_posts(
         return None
     configured = [community.to_settings() for community in config.communities]
     schedule = PostSchedule(
-        Poster(archive, senders), functools.partial(community_settings, archive, configured)
+        Poster(archive, senders),
+        functools.partial(community_settings, archive, configured),
+        after_digest=functools.partial(refresh_site, archive, Path(config.site.out))
+        if config.site.out
+        else None,
     )
     schedule.install(scheduler, configured)
     log.info("scheduled posts: set up for %d configured communities", len(configured))
     return schedule
+
+
+async def refresh_site(archive: Archive, out: Path, settings: CommunitySettings) -> None:
+    """Rebuild a community's archive website in ``out/<community id>`` (``[site] out``),
+    off the event loop; a failure is logged, never fatal to the bot."""
+    from archiver.site.build import build_site
+
+    try:
+        report = await asyncio.to_thread(build_site, archive, settings.id, out / settings.id)
+    except Exception:
+        log.exception("the archive website of %s was not rebuilt", settings.id)
+        return
+    log.info("archive website of %s: %s", settings.id, report.summary())
 
 
 def community_settings(

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -175,10 +175,13 @@ class PostSchedule:
         communities: Callable[[], Sequence[CommunitySettings]],
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        after_digest: Callable[[CommunitySettings], Awaitable[None]] | None = None,
     ) -> None:
         self.poster = poster
         self.communities = communities
         self.clock = clock
+        # Called after each weekly digest slot (the archive website's refresh, [site] out).
+        self.after_digest = after_digest
         self._posting: set[asyncio.Task[object]] = set()
 
     def install(self, scheduler: BaseScheduler, initial: Sequence[CommunitySettings]) -> None:
@@ -240,6 +243,8 @@ class PostSchedule:
         try:
             if slot.kind == DIGEST:
                 await self.poster.post_digest(settings, IsoWeek.parse(slot.period))
+                if self.after_digest is not None:
+                    await self.after_digest(settings)
             else:
                 await self.poster.post_on_this_day(settings, slot.day)
         except Exception:

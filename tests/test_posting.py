@@ -95,11 +95,14 @@ class Setup:
     def posts(self) -> list[TgMessage]:
         return self.emu.bot_messages(self.group)
 
-    def write_config(self, *, digest: str = "", on_this_day: str = "") -> None:
+    def write_config(self, *, digest: str = "", on_this_day: str = "", site: str = "") -> None:
         self.config_path.write_text(
             f"""
 [storage]
 url = "{self.url}"
+
+[site]
+out = "{site}"
 
 [telegram]
 token = "{self.emu.token}"
@@ -344,6 +347,29 @@ async def test_missed_slot_is_posted_once_on_start_up(setup: Setup) -> None:
     assert result.exit_code == 0
     assert "already posted" in result.output
     assert len(memories(setup)) == 1
+
+
+async def test_the_archive_website_is_rebuilt_after_the_weekly_digest(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """[site] out: after the digest slot (missed two hours ago, posted on start-up) the
+    community's site is rebuilt in OUT/<community id>/, with what is kept and nothing else."""
+    now = datetime.now(ZONE)
+    two_hours_ago = now - timedelta(hours=2)
+    digest = f"{DAYS[two_hours_ago.weekday()]} {two_hours_ago.strftime('%H:%M')}"
+    setup.write_config(digest=digest, site=str(tmp_path / "site"))
+    setup.keep(setup.alice, 1, "The lift works again, thanks to everyone", now - timedelta(hours=3))
+    setup.keep(setup.carol, 2, UNKEPT, now - timedelta(hours=3))
+    index = tmp_path / "site" / COMMUNITY / "index.html"
+    async with running(setup):
+        deadline = asyncio.get_running_loop().time() + 20
+        while not index.exists() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+    assert index.is_file(), "the site was rebuilt after the digest"
+    assert any("this week" in m.body for m in setup.posts()), "after the digest was posted"
+    pages = "".join(p.read_text("utf-8") for p in (tmp_path / "site").rglob("*") if p.is_file())
+    assert "The lift works again, thanks to everyone" in pages
+    assert UNKEPT not in pages
 
 
 def memories(setup: Setup) -> list[TgMessage]:
