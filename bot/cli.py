@@ -749,7 +749,7 @@ def bench_command(
     ] = None,
 ) -> None:
     """Measure the performance budget on a synthetic community (see docs/benchmark.md)."""
-    from bot.bench.suite import BUDGET, run_bench, to_json_text
+    from sandbox.bench.suite import BUDGET, run_bench, to_json_text
 
     with _progress("bench", None) as progress:
         phases = iter(range(1, 100))
@@ -788,7 +788,7 @@ def demo_command(
     ] = Path("community-memory-demo"),
 ) -> None:
     """Build a sample community offline and show what was kept, refused, found and forgotten."""
-    from bot.demo.offline import run_demo
+    from sandbox.demo.offline import run_demo
 
     run_demo(target, out)
 

@@ -283,11 +283,11 @@ def add_community(
 
 @pytest.fixture(scope="session")
 def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One real Synapse homeserver for the whole run (``bot/matrix/homeserver.py``), shared
+    """One real Synapse homeserver for the whole run (``sandbox/synapse.py``), shared
     by every Matrix test file (each test registers accounts of its own, with a fresh uuid);
     skipped when ``matrix-synapse`` is not installed. A test module must not define or import
     a ``synapse`` fixture of its own: pytest would start another homeserver for it."""
-    from bot.matrix.homeserver import Synapse, synapse_available
+    from sandbox.synapse import Synapse, synapse_available
 
     if not synapse_available():
         pytest.skip("matrix-synapse is not installed (pip install -e '.[test]')")

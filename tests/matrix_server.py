@@ -1,4 +1,4 @@
-"""The Matrix tests' homeserver: the throwaway local Synapse of ``bot/matrix/homeserver.py``.
+"""The Matrix tests' homeserver: the throwaway local Synapse of ``sandbox/synapse.py``.
 
 It moved there because ``community-memory bench`` starts one too (shipped code must not import
 from ``tests/``); the names stay importable from here for the tests. The session's one Synapse
@@ -7,7 +7,7 @@ is the ``synapse`` fixture in ``tests/conftest.py``.
 
 from __future__ import annotations
 
-from bot.matrix.homeserver import (
+from sandbox.synapse import (
     RATE_LIMITS,
     SECRET,
     SERVER_NAME,

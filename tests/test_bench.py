@@ -7,9 +7,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from bot.bench.suite import BUDGET
 from bot.cli import app
-from bot.matrix.homeserver import synapse_available
+from sandbox.bench.suite import BUDGET
+from sandbox.synapse import synapse_available
 
 FIGURES = {
     "messages": int,

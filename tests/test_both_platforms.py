@@ -27,10 +27,10 @@ from archiver.consent import Level, consent_of
 from archiver.events import AccountRef, ChatRef
 from archiver.segmentation import Segmenter
 from bot.config import load_config
-from bot.emulator import BotApiEmulator, Chat, User
 from bot.matrix.events import for_matrix
 from bot.runner import run_bots
 from bot.texts import text
+from sandbox.emulator import BotApiEmulator, Chat, User
 from storage.db import Database
 from storage.models import Account as AccountRow
 from storage.models import Message, Space

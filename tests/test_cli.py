@@ -11,11 +11,11 @@ from typer.testing import CliRunner, Result
 from bot.cli import app
 from tests.conftest import SHARED_DATA
 
-DEMO = Path(__file__).resolve().parents[1] / "bot" / "demo"
+DEMO = Path(__file__).resolve().parents[1] / "sandbox" / "demo"
 SAMPLE = DEMO / "sunshine_garden.json"
 ROSTER = DEMO / "roster.csv"
 COMMUNITY = "sunshine-garden"
-# From bot/demo/README.md: a sentence by 赵叔叔 (none) and one by 林姐 (never answered).
+# From sandbox/demo/README.md: a sentence by 赵叔叔 (none) and one by 林姐 (never answered).
 REFUSED = (
     "一九八六年这片还是稻田，我骑着二八自行车来这儿钓过黄鳝",
     "我外婆年轻时在黄浦江边卖了三十年栀子花",
@@ -118,7 +118,7 @@ def test_search_json_and_text(imported: Path) -> None:
         run(imported, "search", "电梯", "--community", COMMUNITY, "--json", "--limit", "50").stdout
     )
     results = data["results"]
-    assert len(results) == 18  # bot/demo/README.md: 电梯 in 18 kept messages
+    assert len(results) == 18  # sandbox/demo/README.md: 电梯 in 18 kept messages
     assert all("电梯" in r["text"] for r in results)
     dates = [r["sent_at"] for r in results]
     assert dates == sorted(dates, reverse=True)
@@ -177,7 +177,7 @@ def test_onthisday_json(imported: Path) -> None:
         ).stdout
     )
     assert data["date"] == "2026-03-15"
-    # bot/demo/README.md: 17 kept messages on 03-15 of 2023, 2024 and 2025 (local time).
+    # sandbox/demo/README.md: 17 kept messages on 03-15 of 2023, 2024 and 2025 (local time).
     assert len(data["message_ids"]) == 17
     assert {m["sent_at"][5:10] for m in data["memories"]} == {"03-15"}
     quiet = run(imported, "onthisday", "--community", COMMUNITY, "--date", "2026-01-02")

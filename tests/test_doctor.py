@@ -16,7 +16,7 @@ from typer.testing import CliRunner, Result
 
 from archiver.archive import open_archive
 from bot.cli import app
-from bot.emulator import BotApiEmulator, Chat
+from sandbox.emulator import BotApiEmulator, Chat
 
 GROUP_TITLE = "阳光花园"
 

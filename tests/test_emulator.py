@@ -1,7 +1,7 @@
 """The Bot API emulator behaves like Telegram, proven with the real python-telegram-bot.
 
 Each test drives the real ``telegram.ext.Application`` (or a real ``telegram.Bot``) over HTTP
-against :class:`bot.emulator.BotApiEmulator`, so polling, JSON and multipart encoding, error
+against :class:`sandbox.emulator.BotApiEmulator`, so polling, JSON and multipart encoding, error
 mapping and handler dispatch are PTB's own.
 """
 
@@ -53,7 +53,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.emulator import BotApiEmulator, Chat, User
+from sandbox.emulator import BotApiEmulator, Chat, User
 
 TOKEN = "123456789:AAEmulatorTokenForTests"
 ALLOWED = ["message", "edited_message", "callback_query", "my_chat_member", "message_reaction"]

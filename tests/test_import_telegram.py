@@ -1,6 +1,6 @@
 """``import telegram``: a Telegram Desktop export into an archive, consent first.
 
-The sample community (bot/demo, expectations in its README) with its roster, on every backend:
+The sample community (sandbox/demo, expectations in its README) with its roster, on every backend:
 exact numbers, nothing of people who did not say yes, every kept message traceable to a
 ledger entry, idempotent reruns, crash safety, malformed entries, the real sample exports of
 ../shared/data/telegram, and rows identical to what live ingestion writes.
@@ -51,11 +51,11 @@ from tests.conftest import (
     rows,
 )
 
-DEMO = Path(__file__).resolve().parents[1] / "bot" / "demo"
+DEMO = Path(__file__).resolve().parents[1] / "sandbox" / "demo"
 EXPORT = DEMO / "sunshine_garden.json"
 ROSTER = DEMO / "roster.csv"
 
-# bot/demo/README.md, "Residents and consent" and "Expectations"
+# sandbox/demo/README.md, "Residents and consent" and "Expectations"
 KEPT_BY_AUTHOR = {"10001": 55, "10002": 31, "10003": 42, "10004": 42, "10005": 2, "10006": 2}
 NAMES = {
     "10001": "王阿姨",

@@ -57,7 +57,7 @@ from storage.models import (
 from storage.people import find_person
 from tests.conftest import CHAT, COMMUNITY, PG_URL, SETTINGS, account, message
 
-DEMO = Path(__file__).resolve().parents[1] / "bot" / "demo"
+DEMO = Path(__file__).resolve().parents[1] / "sandbox" / "demo"
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
 HELD_TEXT = "我外婆年轻时在黄浦江边卖了三十年栀子花"

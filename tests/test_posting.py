@@ -30,11 +30,11 @@ from archiver.preservation import tag_message
 from archiver.segmentation import Segmenter
 from bot.cli import app
 from bot.config import Config, load_config
-from bot.emulator import BotApiEmulator, Chat, User
-from bot.emulator.model import Message as TgMessage
 from bot.posting import Outcome, Poster
 from bot.schedule import DAYS, latest_slot
 from bot.telegram.adapter import TelegramAdapter
+from sandbox.emulator import BotApiEmulator, Chat, User
+from sandbox.emulator.model import Message as TgMessage
 from storage.db import Database
 from storage.models import Community
 from tests.test_telegram import Room, shared_segmenter  # noqa: F401  (a fixture)

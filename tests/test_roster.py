@@ -19,7 +19,7 @@ from archiver.importers.roster import COLUMNS, import_roster, read_roster, roste
 from storage.models import ConsentEvent
 from tests.conftest import COMMUNITY, account, rows
 
-DEMO_ROSTER = Path(__file__).resolve().parents[1] / "bot" / "demo" / "roster.csv"
+DEMO_ROSTER = Path(__file__).resolve().parents[1] / "sandbox" / "demo" / "roster.csv"
 HEADER = ",".join(COLUMNS)
 GOOD = "telegram:1,all,named,楼长 王阿姨,2026-10-30T19:00:00+08:00,纸质同意书 #001"
 TZ = "Asia/Shanghai"

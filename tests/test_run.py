@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from bot.emulator import BotApiEmulator, Chat, User
+from sandbox.emulator import BotApiEmulator, Chat, User
 from storage.db import Database
 from storage.models import Message
 

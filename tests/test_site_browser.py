@@ -31,7 +31,7 @@ if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
     pytest.skip("no Chromium here (apt-get install chromium)", allow_module_level=True)
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
-DEMO = Path(__file__).resolve().parents[1] / "bot" / "demo"
+DEMO = Path(__file__).resolve().parents[1] / "sandbox" / "demo"
 ATTACKS = (
     "<script>window.pwned = 1</script> 脚本测试",
     '"><img src=x onerror="window.pwned = 2"> 图片测试',

@@ -1,6 +1,6 @@
 """Recall of the website's offline search on real chat text.
 
-The sample community (``bot/demo/sunshine_garden.json``: mixed Chinese and English neighbours'
+The sample community (``sandbox/demo/sunshine_garden.json``: mixed Chinese and English neighbours'
 chat) is imported with its roster and built into a site; then the browser's search algorithm
 (``static/search.js``: cut the query, look the terms up in the built ``t-NN.js`` files, keep the
 messages whose text contains every part) is replayed here over the built files, for every
@@ -22,7 +22,7 @@ from archiver.site.build import build_site
 from archiver.site.search_index import DOC_BUCKET, shard_of
 from tests.conftest import COMMUNITY, SETTINGS
 
-DEMO = Path(__file__).resolve().parents[1] / "bot" / "demo"
+DEMO = Path(__file__).resolve().parents[1] / "sandbox" / "demo"
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 WORDS = re.compile(r"[^\W_]+")
 

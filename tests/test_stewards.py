@@ -46,11 +46,11 @@ from archiver.stewards import (
 )
 from bot.chat import Incoming
 from bot.config import load_config
-from bot.emulator import BotApiEmulator, Chat, User
 from bot.matrix.power import room_admins
 from bot.router import Router
 from bot.runner import run_bots
 from bot.texts import text
+from sandbox.emulator import BotApiEmulator, Chat, User
 from storage.db import Database
 from storage.models import Message, Person, Steward
 from tests.conftest import CHAT, COMMUNITY, SETTINGS, account, add_community, message, rows, say

@@ -18,7 +18,7 @@ from archiver.importers.roster import read_roster
 from archiver.importers.telegram import import_telegram
 from archiver.importers.telegram_export import ExportedMessage, MalformedEntry, open_export
 from archiver.segmentation import Segmenter
-from bot.bench.synthetic import (
+from sandbox.bench.synthetic import (
     KEEP_EMOJI,
     LEVEL_MIX,
     SyntheticInfo,

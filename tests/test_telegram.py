@@ -41,13 +41,13 @@ from archiver.recall import search
 from archiver.segmentation import Segmenter
 from bot.chat import Incoming, Reply
 from bot.config import Config, load_config
-from bot.emulator import BotApiEmulator, Chat, User
-from bot.emulator.model import Message as TgMessage
 from bot.router import Router
 from bot.runner import run_bots
 from bot.schedule import PostSchedule
 from bot.telegram.adapter import utf16_length
 from bot.texts import text
+from sandbox.emulator import BotApiEmulator, Chat, User
+from sandbox.emulator.model import Message as TgMessage
 from storage.db import Database
 from storage.models import (
     ConsentEvent,

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from archiver.importers.telegram_export import open_export
-from bot.bench.synthetic import write_synthetic_export
+from sandbox.bench.synthetic import write_synthetic_export
 from tests.test_telegram_export import DATA, DROP, JAKARTA, msg, write_export
 
 SAMPLES = sorted(p.name for p in DATA.glob("*.json")) if DATA.is_dir() else []

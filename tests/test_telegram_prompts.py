@@ -25,9 +25,9 @@ import archiver.archive
 from archiver.consent import Level
 from archiver.preservation import purge_expired
 from archiver.segmentation import Segmenter
-from bot.emulator import BotApiEmulator, User
-from bot.emulator.model import Message as TgMessage
-from bot.emulator.server import Call
+from sandbox.emulator import BotApiEmulator, User
+from sandbox.emulator.model import Message as TgMessage
+from sandbox.emulator.server import Call
 from storage.models import ConsentEvent, HeldMessage, Prompt, Tag
 from tests.conftest import leftovers, rows
 from tests.test_emulator import raw_bot

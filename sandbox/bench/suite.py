@@ -1,6 +1,6 @@
 """``community-memory bench``: the project measures itself against DESIGN.md's budget.
 
-One run, on a deterministic synthetic community (``bot.bench.synthetic``):
+One run, on a deterministic synthetic community (``sandbox.bench.synthetic``):
 
 - import of a Telegram Desktop export through the real ``import telegram`` path, beside the
   physical reference on the same data (rjieba segmentation + raw ``sqlite3.executemany``);
@@ -44,7 +44,7 @@ from archiver.importers.telegram import import_telegram
 from archiver.importers.telegram_export import ExportedMessage, open_export
 from archiver.ingest import ingest_message
 from archiver.recall import on_this_day, search
-from bot.bench.synthetic import DEFAULT_CHAT_ID, write_synthetic_export, write_synthetic_roster
+from sandbox.bench.synthetic import DEFAULT_CHAT_ID, write_synthetic_export, write_synthetic_roster
 
 COMMUNITY = "bench"
 TIMEZONE = "Asia/Shanghai"
@@ -357,7 +357,7 @@ def _site_phase(messages: int, folder: Path, result: BenchResult, tg_archive: Pa
         }
     )
     if tg_archive is not None:
-        from bot.bench.tg_archive import tg_archive_build_seconds
+        from sandbox.bench.tg_archive import tg_archive_build_seconds
 
         seconds, count = tg_archive_build_seconds(tg_archive, export, site_folder)
         result.figures.update(
@@ -483,8 +483,8 @@ def _digest_phase(folder: Path, db_url: str | None, result: BenchResult) -> None
 def _idle_run_phase(folder: Path, result: BenchResult) -> None:
     """``community-memory run`` as a real subprocess, idle, with both adapters configured
     (Telegram on the Bot API emulator, Matrix on a local Synapse when it is installed): see
-    ``bot/bench/idle_run.py``."""
-    from bot.bench.idle_run import measure_idle_run
+    ``sandbox/bench/idle_run.py``."""
+    from sandbox.bench.idle_run import measure_idle_run
 
     idle = measure_idle_run(folder, lambda pid: RssSampler(pid, interval=0.1))
     result.figures["run_idle_rss_mb"] = idle.rss_mb

@@ -31,8 +31,8 @@ from archiver.mydata import what_we_hold
 from archiver.recall import KeptMessage, on_this_day, search
 from archiver.site.build import build_site
 from bot.config import CommunityConfig, SpaceConfig
-from bot.demo.live import live_chat
 from bot.texts import text
+from sandbox.demo.live import live_chat
 
 COMMUNITY = CommunitySettings(
     id="sunshine-garden",
@@ -72,7 +72,7 @@ def run_demo(out_dir: Path, console: Console) -> DemoResult:
     config_file = out_dir / "config.toml"
     config_file.write_text(_config_text(db_file), encoding="utf-8")
 
-    sample = files("bot.demo")
+    sample = files("sandbox.demo")
     with as_file(sample / "sunshine_garden.json") as chat, as_file(sample / "roster.csv") as roster:
         return _run(chat, roster, out_dir, db_file, config_file, console)
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from rich.console import Console
 
 from bot.config import CommunityConfig, Config, SpaceConfig, StorageConfig, TelegramConfig
-from bot.emulator import BotApiEmulator
-from bot.emulator.model import Chat, Message, User
 from bot.runner import run_bots
+from sandbox.emulator import BotApiEmulator
+from sandbox.emulator.model import Chat, Message, User
 
 BOT_USERNAME = "sunshine_memory_bot"
 

@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.emulator import errors
-from bot.emulator.errors import ApiError
-from bot.emulator.rules import DEFAULT_ALLOWED_UPDATES, DEFAULT_UPDATE_LIFETIME, UPDATE_LIFETIME
+from sandbox.emulator import errors
+from sandbox.emulator.errors import ApiError
+from sandbox.emulator.rules import DEFAULT_ALLOWED_UPDATES, DEFAULT_UPDATE_LIFETIME, UPDATE_LIFETIME
 
 #: What ends a long poll: ``None`` (look again: updates arrived, or the emulator is
 #: stopping) or the error to answer with.

@@ -8,10 +8,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.emulator import errors, rules
-from bot.emulator.model import Member
-from bot.emulator.params import Params
-from bot.emulator.state import World
+from sandbox.emulator import errors, rules
+from sandbox.emulator.model import Member
+from sandbox.emulator.params import Params
+from sandbox.emulator.state import World
 
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 

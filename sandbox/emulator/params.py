@@ -18,8 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator import errors
-from bot.emulator.errors import ApiError
+from sandbox.emulator import errors
+from sandbox.emulator.errors import ApiError
 
 _INTEGER = re.compile(r"^\s*[-+]?\d+")
 

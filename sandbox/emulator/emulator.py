@@ -17,13 +17,13 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator import rules
-from bot.emulator.errors import ApiError, error_for_code
-from bot.emulator.media import check_photo
-from bot.emulator.model import CallbackQuery, Chat, Member, MemberStatus, Message, User
-from bot.emulator.server import BotApiServer, Call, Fault
-from bot.emulator.state import World
-from bot.emulator.text import detect_entities, utf16_len
+from sandbox.emulator import rules
+from sandbox.emulator.errors import ApiError, error_for_code
+from sandbox.emulator.media import check_photo
+from sandbox.emulator.model import CallbackQuery, Chat, Member, MemberStatus, Message, User
+from sandbox.emulator.server import BotApiServer, Call, Fault
+from sandbox.emulator.state import World
+from sandbox.emulator.text import detect_entities, utf16_len
 
 
 def _accept_all(call: Call) -> bool:

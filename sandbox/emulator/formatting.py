@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.emulator import errors
-from bot.emulator.errors import ApiError
-from bot.emulator.text import Entity, detect_entities, merge_entities, utf16_len, utf16_slice
+from sandbox.emulator import errors
+from sandbox.emulator.errors import ApiError
+from sandbox.emulator.text import Entity, detect_entities, merge_entities, utf16_len, utf16_slice
 
 _HTML_TAGS = frozenset(
     {

@@ -1,9 +1,9 @@
 """The bench's idle-``run`` figure: ``community-memory run`` as a real process, both adapters
 configured, connected and idle, and its peak resident memory over a few seconds.
 
-- **Telegram**: the bot long-polls the project's Bot API emulator (``bot/emulator``).
+- **Telegram**: the bot long-polls the project's Bot API emulator (``sandbox/emulator``).
 - **Matrix**: when ``matrix-synapse`` is installed (the test extras), a throwaway local Synapse
-  (``bot/matrix/homeserver.py``) is started; a bot account is registered, a resident makes a
+  (``sandbox/synapse.py``) is started; a bot account is registered, a resident makes a
   room and invites it, and the run process accepts the invite, greets, and keeps syncing that
   room (end-to-end encryption on, as for a real deployment with ``matrix-nio[e2e]``). Without
   Synapse — or when it cannot start — the figure is of the Telegram-only run, and
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.matrix.homeserver import Account, Synapse, synapse_available
+from sandbox.synapse import Account, Synapse, synapse_available
 
 SAMPLE_SECONDS = 3.0
 SETTLE_SECONDS = 1.5
@@ -100,7 +100,7 @@ class _Emulator:
     """The Bot API emulator on an event loop in a thread of its own (the bench is not async)."""
 
     def __init__(self) -> None:
-        from bot.emulator import BotApiEmulator
+        from sandbox.emulator import BotApiEmulator
 
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)

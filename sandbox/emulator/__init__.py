@@ -5,8 +5,8 @@ JSON, multipart uploads, error mapping and handler dispatch are all real, while 
 residents (:class:`BotApiEmulator`) talk in groups. It enforces what Telegram enforces —
 privacy mode, reactions only for administrator bots that ask for them, ``getUpdates`` offset
 confirmation and 409 on a second poller, UTF-16 entity offsets, callback queries answered
-once, Telegram's limits and error descriptions — see :mod:`bot.emulator.rules`,
-:mod:`bot.emulator.updates` and :mod:`bot.emulator.formatting`.
+once, Telegram's limits and error descriptions — see :mod:`sandbox.emulator.rules`,
+:mod:`sandbox.emulator.updates` and :mod:`sandbox.emulator.formatting`.
 
 Modules: ``emulator`` (test-side API), ``server`` (HTTP, dispatch, call log, faults),
 ``methods_messages``/``methods_chats`` (Bot API methods), ``state`` (the world),
@@ -16,11 +16,11 @@ Modules: ``emulator`` (test-side API), ``server`` (HTTP, dispatch, call log, fau
 ``errors`` (Telegram's error descriptions).
 """
 
-from bot.emulator.emulator import BotApiEmulator
-from bot.emulator.errors import ApiError
-from bot.emulator.model import CallbackQuery, Chat, Member, Message, User
-from bot.emulator.server import Call
-from bot.emulator.text import Entity, utf16_len, utf16_slice
+from sandbox.emulator.emulator import BotApiEmulator
+from sandbox.emulator.errors import ApiError
+from sandbox.emulator.model import CallbackQuery, Chat, Member, Message, User
+from sandbox.emulator.server import Call
+from sandbox.emulator.text import Entity, utf16_len, utf16_slice
 
 __all__ = [
     "ApiError",

@@ -2,20 +2,20 @@
 
 Each method reads its parameters, checks them in the order the Bot API server does (the text
 and markup first, then the chat, then the replied-to message, then lengths) and either
-returns the JSON result or raises :class:`~bot.emulator.errors.ApiError`.
+returns the JSON result or raises :class:`~sandbox.emulator.errors.ApiError`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.emulator import errors, rules
-from bot.emulator.formatting import prepare_text
-from bot.emulator.media import check_photo
-from bot.emulator.model import Chat, Message
-from bot.emulator.params import Params, UploadedFile
-from bot.emulator.state import World
-from bot.emulator.text import Entity, utf16_len
+from sandbox.emulator import errors, rules
+from sandbox.emulator.formatting import prepare_text
+from sandbox.emulator.media import check_photo
+from sandbox.emulator.model import Chat, Message
+from sandbox.emulator.params import Params, UploadedFile
+from sandbox.emulator.state import World
+from sandbox.emulator.text import Entity, utf16_len
 
 #: Inline keyboard button fields that make a button do something.
 _BUTTON_ACTIONS = (

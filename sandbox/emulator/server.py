@@ -17,13 +17,13 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator import errors, rules
-from bot.emulator.errors import ApiError
-from bot.emulator.methods_chats import METHODS as CHAT_METHODS
-from bot.emulator.methods_chats import Described
-from bot.emulator.methods_messages import METHODS as MESSAGE_METHODS
-from bot.emulator.params import Params, api_error_response, read_params
-from bot.emulator.state import World
+from sandbox.emulator import errors, rules
+from sandbox.emulator.errors import ApiError
+from sandbox.emulator.methods_chats import METHODS as CHAT_METHODS
+from sandbox.emulator.methods_chats import Described
+from sandbox.emulator.methods_messages import METHODS as MESSAGE_METHODS
+from sandbox.emulator.params import Params, api_error_response, read_params
+from sandbox.emulator.state import World
 
 _LOGGER = logging.getLogger(__name__)
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")

@@ -1,7 +1,7 @@
 """The emulator's world state: users, chats, messages, files, and the bot's update queue.
 
 :class:`World` holds everything and offers the primitives both sides use: the HTTP methods
-(what the bot does) and the scripted actions of :class:`~bot.emulator.BotApiEmulator` (what
+(what the bot does) and the scripted actions of :class:`~sandbox.emulator.BotApiEmulator` (what
 residents do). Delivery decisions are made here, at the moment something happens, as on
 Telegram: whether the bot receives a message depends on its membership and privacy mode then.
 """
@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.emulator import errors, rules
-from bot.emulator.media import FileStore
-from bot.emulator.model import (
+from sandbox.emulator import errors, rules
+from sandbox.emulator.media import FileStore
+from sandbox.emulator.model import (
     CallbackQuery,
     Chat,
     ChatType,
@@ -23,7 +23,7 @@ from bot.emulator.model import (
     Message,
     User,
 )
-from bot.emulator.updates import UpdateQueue
+from sandbox.emulator.updates import UpdateQueue
 
 _FIRST_USER_ID = 1_000_000_001
 _FIRST_SUPERGROUP_ID = -1_001_900_000_001  # "-100" followed by a channel id

@@ -24,9 +24,9 @@ from __future__ import annotations
 from typing import Any
 
 from archiver.reactions import TELEGRAM_REACTIONS
-from bot.emulator import errors
-from bot.emulator.model import Chat, Member, Message, User
-from bot.emulator.text import utf16_slice
+from sandbox.emulator import errors
+from sandbox.emulator.model import Chat, Member, Message, User
+from sandbox.emulator.text import utf16_slice
 
 #: Telegram's limits.
 MAX_TEXT_LENGTH = 4096
