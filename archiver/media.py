@@ -1,0 +1,201 @@
+"""Media files kept for a message: stripped of what photos leak, then stored by content.
+
+A resident's photo can carry the GPS position of their flat, the camera's serial number and
+the owner's name (EXIF, XMP, IPTC). ``prepare`` decodes an image and re-encodes only its
+pixels, so none of that survives; the original bytes are never written to disk — the one write
+is of the cleaned bytes. Files are named by the SHA-256 of what is stored, so one copy serves
+however many messages share it: ``media_dir/<community>/<hash[:2]>/<hash>``, with the
+thumbnail beside it as ``<hash>.thumb.jpg``.
+
+This module is synchronous and knows nothing of the database: an importer or the live worker
+calls ``prepare`` then ``store`` (off the event loop), and records the returned ``StoredMedia``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "KINDS",
+    "MediaTooLarge",
+    "PreparedMedia",
+    "StoredMedia",
+    "prepare",
+    "sniff_mime",
+    "store",
+    "stored_path",
+    "thumbnail_path",
+]
+
+KINDS = ("photo", "voice", "audio", "video", "video_note", "document", "animation")
+
+THUMBNAIL_SIZE = (320, 320)
+
+# Magic numbers of the formats residents send; the name a platform gives a file is not trusted.
+_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\xff\xd8\xff", "image/jpeg"),
+    (0, b"\x89PNG\r\n\x1a\n", "image/png"),
+    (0, b"GIF87a", "image/gif"),
+    (0, b"GIF89a", "image/gif"),
+    (0, b"%PDF-", "application/pdf"),
+    (0, b"OggS", "audio/ogg"),
+    (0, b"ID3", "audio/mpeg"),
+    (0, b"\x1a\x45\xdf\xa3", "video/webm"),
+    (0, b"PK\x03\x04", "application/zip"),
+)
+
+# Images Pillow re-encodes losslessly enough for a community archive; others are refused as
+# images rather than written with their metadata.
+_REENCODE = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF"}
+
+
+class MediaTooLarge(ValueError):
+    """The file is larger than the configured limit for its kind (the text is still kept)."""
+
+    def __init__(self, kind: str, size: int, limit: int) -> None:
+        super().__init__(f"{kind} of {size} bytes is over the {limit}-byte limit")
+        self.kind = kind
+        self.size = size
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class PreparedMedia:
+    """Bytes safe to write (metadata removed), with what the archive records about them."""
+
+    data: bytes
+    kind: str
+    mime: str
+    sha256: str
+    width: int | None
+    height: int | None
+    thumbnail: bytes | None
+
+
+@dataclass(frozen=True)
+class StoredMedia:
+    """A file as written under ``media_dir``; ``path`` is relative to the community folder."""
+
+    sha256: str
+    kind: str
+    mime: str
+    size: int
+    width: int | None
+    height: int | None
+    path: str
+    has_thumbnail: bool
+
+
+def sniff_mime(data: bytes) -> str:
+    """The MIME type read from the file's first bytes (``application/octet-stream`` if unknown)."""
+    for offset, magic, mime in _SIGNATURES:
+        if data[offset : offset + len(magic)] == magic:
+            return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[4:8] == b"ftyp":
+        return "video/mp4"
+    return "application/octet-stream"
+
+
+def prepare(data: bytes, kind: str, *, max_size: int | None = None) -> PreparedMedia:
+    """Check the size limit, strip image metadata by re-encoding, hash, and make a thumbnail.
+
+    Raises ``MediaTooLarge`` over ``max_size`` (checked on the bytes received, before any work)
+    and ``ValueError`` for an image that cannot be decoded — such a file is never kept as is.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown media kind {kind!r}")
+    if max_size is not None and len(data) > max_size:
+        raise MediaTooLarge(kind, len(data), max_size)
+    mime = sniff_mime(data)
+    width = height = None
+    thumbnail = None
+    if mime in _REENCODE:
+        data, width, height, thumbnail = _clean_image(data, _REENCODE[mime])
+    return PreparedMedia(
+        data=data,
+        kind=kind,
+        mime=mime,
+        sha256=hashlib.sha256(data).hexdigest(),
+        width=width,
+        height=height,
+        thumbnail=thumbnail,
+    )
+
+
+def _clean_image(data: bytes, fmt: str) -> tuple[bytes, int, int, bytes]:
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as original:
+            # Apply the EXIF rotation to the pixels first, since the tag itself will be dropped.
+            image = ImageOps.exif_transpose(original)
+            image.load()
+    except (UnidentifiedImageError, OSError) as error:
+        raise ValueError(f"unreadable image: {error}") from error
+    # A fresh image holds pixels only: no info dict, no EXIF/XMP/IPTC/ICC to carry over.
+    pixels = Image.frombytes(image.mode, image.size, image.tobytes())
+    if image.mode == "P":
+        palette = image.getpalette()
+        if palette is not None:
+            pixels.putpalette(palette)
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        pixels.convert("RGB").save(out, "JPEG", quality=90)
+    else:
+        pixels.save(out, fmt)
+    thumb = pixels.convert("RGB")
+    thumb.thumbnail(THUMBNAIL_SIZE)
+    thumb_out = io.BytesIO()
+    thumb.save(thumb_out, "JPEG", quality=80)
+    return out.getvalue(), pixels.width, pixels.height, thumb_out.getvalue()
+
+
+def stored_path(media_dir: Path, community: str, sha256: str) -> Path:
+    """Where the file with this hash lives for this community."""
+    return media_dir / community / sha256[:2] / sha256
+
+
+def thumbnail_path(media_dir: Path, community: str, sha256: str) -> Path:
+    """Where the thumbnail of the file with this hash lives."""
+    return media_dir / community / sha256[:2] / f"{sha256}.thumb.jpg"
+
+
+def store(prepared: PreparedMedia, media_dir: Path, community: str) -> StoredMedia:
+    """Write the prepared bytes (and thumbnail) once; an existing copy is reused as is."""
+    path = stored_path(media_dir, community, prepared.sha256)
+    if not path.exists():
+        _write_atomic(path, prepared.data)
+    if prepared.thumbnail is not None:
+        thumb = thumbnail_path(media_dir, community, prepared.sha256)
+        if not thumb.exists():
+            _write_atomic(thumb, prepared.thumbnail)
+    return StoredMedia(
+        sha256=prepared.sha256,
+        kind=prepared.kind,
+        mime=prepared.mime,
+        size=len(prepared.data),
+        width=prepared.width,
+        height=prepared.height,
+        path=str(path.relative_to(media_dir / community)),
+        has_thumbnail=prepared.thumbnail is not None,
+    )
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    # A crash mid-write must not leave a half file under the name of a whole one's hash.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
