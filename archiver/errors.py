@@ -13,6 +13,7 @@ Hierarchy::
     ├── ConsentError                a consent change that is not allowed
     │   └── NotYourPromptError      someone answered a prompt meant for another person
     ├── NotFoundError               a message, person or story that is not in the archive
+    ├── MediaTooLarge               (archiver.media) a file over its kind's size limit
     ├── PostError                   (bot.posting) a digest or memory reached none of its chats
     └── PlatformError               (bot.chat) a chat platform failed us; the adapter maps
         │                           its library's errors (python-telegram-bot, nio) to these

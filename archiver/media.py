@@ -20,6 +20,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from archiver.errors import CommunityMemoryError
+
 __all__ = [
     "KINDS",
     "MediaTooLarge",
@@ -54,7 +56,7 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
 _REENCODE = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF"}
 
 
-class MediaTooLarge(ValueError):
+class MediaTooLarge(CommunityMemoryError):
     """The file is larger than the configured limit for its kind (the text is still kept)."""
 
     def __init__(self, kind: str, size: int, limit: int) -> None:
