@@ -313,8 +313,8 @@ def quote(text: str, limit: int = QUOTE_CHARS) -> str:
 
 TextFn = Callable[..., str]
 """``t(key, **values)``: the caller's catalogue in the community's language, for example
-``functools.partial(bot.texts.text, digest.language)``. Keys used: ``neighbour`` and the
-``digest_*`` keys of ``bot/texts``."""
+``functools.partial(bot.chat.texts.text, digest.language)``. Keys used: ``neighbour`` and the
+``digest_*`` keys of ``bot/chat/texts``."""
 
 
 def render(digest: Digest, t: TextFn, *, words: int = WORDS_IN_TEXT) -> str:

@@ -14,14 +14,14 @@ Hierarchy::
     │   └── NotYourPromptError      someone answered a prompt meant for another person
     ├── NotFoundError               a message, person or story that is not in the archive
     ├── MediaTooLarge               (archiver.media) a file over its kind's size limit
-    ├── PostError                   (bot.posting) a digest or memory reached none of its chats
-    └── PlatformError               (bot.chat) a chat platform failed us; the adapter maps
+    ├── PostError                   (bot.app.posting) a digest or memory reached none of its chats
+    └── PlatformError               (bot.chat.messages) a chat platform failed us; the adapter maps
         │                           its library's errors (python-telegram-bot, nio) to these
         ├── SendRefusedError        the platform refused the bot's message (removed, blocked,
         │                           no right to speak, still rate limited)
         └── PlatformUnavailableError  the platform could not be reached (network, timeout,
             │                       server error); worth trying again later
-            └── MatrixUnavailableError  (bot.matrix.adapter) the homeserver, for the sync
+            └── MatrixUnavailableError  (bot.platforms.matrix.adapter) the homeserver, for the sync
 
 Each carries its context as attributes so callers can react without parsing the message.
 """

@@ -33,7 +33,7 @@ from storage.models import Person
 from storage.people import find_person
 
 # python-telegram-bot 22 warns (an error here) unless durations are timedeltas; `run` opts in
-# the same way (bot/runner.py). PTB reads it when a duration is used, so setting it here is
+# the same way (bot/app/runner.py). PTB reads it when a duration is used, so setting it here is
 # early enough.
 os.environ["PTB_TIMEDELTA"] = os.environ.get("PTB_TIMEDELTA") or "true"
 

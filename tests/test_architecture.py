@@ -16,7 +16,7 @@ FORBIDDEN = {
 }
 # The only doors from the product into the sandbox: the CLI commands that run it, importing
 # it when they run (never at import time, never from `run`).
-SANDBOX_DOORS = {"bot/cli.py": {"demo_command", "bench_command"}}
+SANDBOX_DOORS = {"bot/cli/main.py": {"demo_command", "bench_command"}}
 
 
 def imported_modules(path: Path, *, skip_functions: set[str] | None = None) -> set[str]:
@@ -53,7 +53,7 @@ def test_imports_point_one_way(package: str) -> None:
 
 def test_the_check_can_fail(tmp_path: Path) -> None:
     sample = tmp_path / "x.py"
-    sample.write_text("def f():\n    from bot.cli import app\n", encoding="utf-8")
+    sample.write_text("def f():\n    from bot.cli.main import app\n", encoding="utf-8")
     assert "bot" in imported_modules(sample)
     assert "bot" not in imported_modules(sample, skip_functions={"f"})
 
@@ -64,7 +64,8 @@ def test_the_running_bot_never_loads_the_sandbox() -> None:
     import sys
 
     code = (
-        "import sys, bot.cli, bot.runner, bot.router, bot.telegram.adapter, bot.matrix.adapter;"
+        "import sys, bot.cli.main, bot.app.runner, bot.chat.router,"
+        " bot.platforms.telegram.adapter, bot.platforms.matrix.adapter;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sandbox'))"
     )
     found = subprocess.run(
@@ -73,7 +74,7 @@ def test_the_running_bot_never_loads_the_sandbox() -> None:
     assert found.stdout.strip() == "[]"
 
 
-ADAPTERS = ("bot/telegram", "bot/matrix")
+ADAPTERS = ("bot/platforms/telegram", "bot/platforms/matrix")
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.main import app
 from sandbox.bench.suite import BUDGET
 from sandbox.synapse import synapse_available
 

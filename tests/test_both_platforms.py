@@ -26,10 +26,10 @@ from archiver.community import community_of_chat
 from archiver.consent import Level, consent_of
 from archiver.events import AccountRef, ChatRef
 from archiver.segmentation import Segmenter
-from bot.config import load_config
-from bot.matrix.events import for_matrix
-from bot.runner import run_bots
-from bot.texts import text
+from bot.app.config import load_config
+from bot.app.runner import run_bots
+from bot.chat.texts import text
+from bot.platforms.matrix.events import for_matrix
 from sandbox.emulator import BotApiEmulator, Chat, User
 from storage.db import Database
 from storage.models import Account as AccountRow

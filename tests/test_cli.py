@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from bot.cli import app
+from bot.cli.main import app
 from tests.conftest import SHARED_DATA
 
 DEMO = Path(__file__).resolve().parents[1] / "sandbox" / "demo"

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from archiver.community import CommunitySettings, SpaceRef
 from archiver.errors import ConfigError
-from bot.config import (
+from bot.app.config import (
     CONFIG_ENV_VAR,
     CommunityConfig,
     Config,

@@ -22,8 +22,8 @@ from archiver.events import ChatRef, MessageEvent
 from archiver.forget import forget_message
 from archiver.ingest import ingest_message
 from archiver.preservation import TagOutcome, tag_message
-from bot.cli import app
-from bot.texts import text
+from bot.chat.texts import text
+from bot.cli.main import app
 from storage.models import HeldMessage, Message, Tag
 from tests.conftest import (
     CHAT,

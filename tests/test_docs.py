@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from bot.cli import app
+from bot.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from archiver.archive import open_archive
-from bot.cli import app
+from bot.cli.main import app
 from sandbox.emulator import BotApiEmulator, Chat
 
 GROUP_TITLE = "阳光花园"

@@ -39,7 +39,7 @@ from nio import (
 )
 from typer.testing import CliRunner, Result
 
-import bot.matrix.adapter as matrix_adapter
+import bot.platforms.matrix.adapter as matrix_adapter
 from archiver.archive import Archive
 from archiver.community import community_of_chat
 from archiver.consent import Level, consent_of
@@ -47,18 +47,18 @@ from archiver.errors import ConfigError
 from archiver.events import AccountRef, ChatRef
 from archiver.picture import find_cjk_font
 from archiver.segmentation import Segmenter
-from bot.chat import Button, Reply
-from bot.cli import app
-from bot.config import load_config
-from bot.matrix.events import notice_content, text_of
-from bot.runner import run_bots
+from bot.app.config import load_config
+from bot.app.runner import run_bots
+from bot.chat.messages import Button, Reply
+from bot.cli.main import app
+from bot.platforms.matrix.events import notice_content, text_of
 from storage.db import Database
 from storage.models import HeldMessage, Message, MessageVersion
 from tests.conftest import leftovers, rows
 from tests.matrix_server import Account, Synapse
 
 TIMEOUT = 20.0
-RUN_BOT = "from bot.cli import main; main()"
+RUN_BOT = "from bot.cli.main import main; main()"
 CLIENT_CONFIG = AsyncClientConfig(max_limit_exceeded=0, max_timeouts=2, request_timeout=20)
 
 
@@ -920,7 +920,7 @@ def test_a_reply_fallback_is_not_part_of_the_text() -> None:
 
 
 async def test_doctor_checks_login_and_rooms(room: Room, tmp_path: Path) -> None:
-    from bot.doctor import run_doctor
+    from bot.cli.doctor import run_doctor
 
     rooms = f"""
 [[communities]]

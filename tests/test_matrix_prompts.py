@@ -29,7 +29,7 @@ from archiver.community import community_of_chat, load_community
 from archiver.consent import Level
 from archiver.preservation import purge_expired
 from archiver.segmentation import Segmenter
-from bot.texts import text
+from bot.chat.texts import text
 from storage.models import ConsentEvent, HeldMessage, Prompt, Tag
 from tests import test_matrix as matrix
 from tests.conftest import leftovers, rows

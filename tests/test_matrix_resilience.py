@@ -103,7 +103,7 @@ async def test_a_rate_limited_bot_waits_and_delivers_every_reply_once(
     """The homeserver lets the bot send one event a second: a burst of commands is answered
     in full, each command once, the replies a second apart (the bot waited as told); the
     messages in between are all kept."""
-    caplog.set_level(logging.INFO, logger="bot.matrix.adapter")
+    caplog.set_level(logging.INFO, logger="bot.platforms.matrix.adapter")
     await room.consent_all(room.alice)
     admin = await asyncio.to_thread(register_admin, room.synapse, f"admin-{uuid.uuid4().hex[:8]}")
     await asyncio.to_thread(limit_messages, room.synapse, admin, room.bot.user_id, 1)
@@ -137,7 +137,7 @@ async def test_a_bot_that_is_not_rate_limited_answers_at_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The twin: with no limit the same burst goes out without waiting."""
-    caplog.set_level(logging.INFO, logger="bot.matrix.adapter")
+    caplog.set_level(logging.INFO, logger="bot.platforms.matrix.adapter")
     asked = [await room.bob.say(room.room_id, "!help") for _ in range(4)]
     replies = [await room.reply_to(event_id, "an answer to !help") for event_id in asked]
     stamps = [reply["origin_server_ts"] for reply in replies]

@@ -28,11 +28,11 @@ from archiver.picture import find_cjk_font
 from archiver.posts import DIGEST, ON_THIS_DAY, status
 from archiver.preservation import tag_message
 from archiver.segmentation import Segmenter
-from bot.cli import app
-from bot.config import Config, load_config
-from bot.posting import Outcome, Poster
-from bot.schedule import DAYS, latest_slot
-from bot.telegram.adapter import TelegramAdapter
+from bot.app.config import Config, load_config
+from bot.app.posting import Outcome, Poster
+from bot.app.schedule import DAYS, latest_slot
+from bot.cli.main import app
+from bot.platforms.telegram.adapter import TelegramAdapter
 from sandbox.emulator import BotApiEmulator, Chat, User
 from sandbox.emulator.model import Message as TgMessage
 from storage.db import Database
@@ -410,6 +410,6 @@ async def test_post_without_a_platform_is_one_line_error(setup: Setup, tmp_path:
 
 
 def _router(archive: Archive):  # type: ignore[no-untyped-def]
-    from bot.router import Router
+    from bot.chat.router import Router
 
     return Router(archive)

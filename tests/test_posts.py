@@ -25,7 +25,7 @@ from archiver.posts import (
     render_memories,
     status,
 )
-from bot.texts import text
+from bot.chat.texts import text
 from storage.db import Database
 from storage.models import PostedMemory
 from tests.conftest import CHAT, COMMUNITY, account, message, rows, say

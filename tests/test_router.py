@@ -19,9 +19,9 @@ from archiver.events import ChatRef, DeleteEvent, EditEvent
 from archiver.prompts import PromptKind, attach_message, get_prompt
 from archiver.reactions import keep_emoji
 from archiver.recall import search
-from bot.chat import ButtonResult, Incoming, Reaction, Reply
-from bot.router import ASK_BURST, ASK_WINDOW_S, Router
-from bot.texts import text
+from bot.chat.messages import ButtonResult, Incoming, Reaction, Reply
+from bot.chat.router import ASK_BURST, ASK_WINDOW_S, Router
+from bot.chat.texts import text
 from storage.models import ConsentEvent, HeldMessage, Message, MessageVersion, Space, Tag
 from tests.conftest import (
     CHAT,

@@ -36,7 +36,7 @@ class BotProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = [sys.executable, "-c", "from bot.cli import main; main()"]
+        command = [sys.executable, "-c", "from bot.cli.main import main; main()"]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [*command, "--config", str(self.config), "run"],

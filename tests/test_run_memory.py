@@ -133,9 +133,9 @@ def test_upgrade_in_child_refuses_an_archive_from_a_newer_release(db_url: str) -
 def test_the_adapters_load_without_the_optional_packages_the_bot_never_uses() -> None:
     seen = fresh_python(
         "import json, sys\n"
-        "from bot.runner import UNUSED_OPTIONAL, without_unused_optional\n"
+        "from bot.app.runner import UNUSED_OPTIONAL, without_unused_optional\n"
         "with without_unused_optional():\n"
-        "    import bot.telegram.adapter, bot.matrix.adapter\n"
+        "    import bot.platforms.telegram.adapter, bot.platforms.matrix.adapter\n"
         "loaded = {name: name in sys.modules for name in UNUSED_OPTIONAL}\n"
         "import cryptography, psycopg  # installed (test extras): importable again after\n"
         "after = [cryptography.__name__, psycopg.__name__]\n"
@@ -152,9 +152,9 @@ def test_a_package_already_imported_is_left_alone() -> None:
     seen = fresh_python(
         "import json, sys\n"
         "import psycopg\n"
-        "from bot.runner import without_unused_optional\n"
+        "from bot.app.runner import without_unused_optional\n"
         "with without_unused_optional():\n"
-        "    import bot.matrix.adapter\n"
+        "    import bot.platforms.matrix.adapter\n"
         "    import peewee\n"
         "print(json.dumps({'same': sys.modules['psycopg'] is psycopg,\n"
         "                  'peewee_sees_it': peewee.pg3_errors is not None}))\n"

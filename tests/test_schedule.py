@@ -11,7 +11,7 @@ import pytest
 
 from archiver.community import CommunitySettings
 from archiver.posts import DIGEST, ON_THIS_DAY
-from bot.schedule import (
+from bot.app.schedule import (
     GRACE,
     digest_week,
     due_slots,
@@ -114,7 +114,7 @@ def test_slots_agree_with_apscheduler(settings: CommunitySettings, kind: str) ->
         assert slot is not None and fire is not None
         if fire.astimezone(UTC) > slot.utc:
             # Started inside the skipped hour, APScheduler skips the skipped time; the
-            # periodic check (bot/schedule.py) posts it instead.
+            # periodic check (bot/app/schedule.py) posts it instead.
             assert slot.at.time() != datetime.min.time().replace(hour=2, minute=30)
             assert slot in due_slots([settings], slot.utc + timedelta(minutes=10))
         elif fire.astimezone(UTC) < slot.utc:

@@ -39,8 +39,8 @@ from archiver.events import AccountRef, ChatRef, MessageEvent
 from archiver.ingest import ingest_message
 from archiver.posts import DIGEST, ON_THIS_DAY, status
 from archiver.segmentation import Segmenter
-from bot.config import load_config
-from bot.schedule import latest_slot
+from bot.app.config import load_config
+from bot.app.schedule import latest_slot
 from storage.models import Community
 from tests.matrix_server import Synapse
 from tests.test_matrix import (
@@ -136,7 +136,7 @@ async def test_telegram_a_refused_reply_is_logged_and_the_bot_goes_on(
 ) -> None:
     """A 403 on the answer to a command does not stop polling: the update is confirmed,
     the refusal logged, and the next command is answered."""
-    caplog.set_level(logging.WARNING, logger="bot.telegram.adapter")
+    caplog.set_level(logging.WARNING, logger="bot.platforms.telegram.adapter")
     async with running(setup) as bot:
         await bot.settled()
         setup.emu.fail_next(
@@ -160,7 +160,7 @@ async def test_telegram_a_reply_without_the_right_to_write_is_logged_without_a_t
     """400 "not enough rights" (a group that took away the bot's right to write) is the
     platform's answer, mapped to SendRefusedError at the adapter: logged in one line, the
     space stays active (the bot is still a member), and the bot goes on."""
-    caplog.set_level(logging.WARNING, logger="bot.telegram.adapter")
+    caplog.set_level(logging.WARNING, logger="bot.platforms.telegram.adapter")
     async with running(setup) as bot:
         await bot.settled()
         setup.emu.fail_next(

@@ -19,7 +19,7 @@ from archiver.preservation import tag_message
 from archiver.site import en
 from archiver.site.build import MANIFEST, SiteFolderError, build_site, chat_html
 from archiver.site.search_index import shard_of, terms_of
-from bot.cli import app
+from bot.cli.main import app
 from tests.conftest import CHAT, COMMUNITY, account, message, say, tag
 
 NAMED, ANON, SILENT, REFUSER, TAGGER = 840021001, 840021002, 840021003, 840021004, 840021005

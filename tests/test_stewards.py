@@ -44,12 +44,12 @@ from archiver.stewards import (
     is_steward,
     stewards_of,
 )
-from bot.chat import Incoming
-from bot.config import load_config
-from bot.matrix.power import room_admins
-from bot.router import Router
-from bot.runner import run_bots
-from bot.texts import text
+from bot.app.config import load_config
+from bot.app.runner import run_bots
+from bot.chat.messages import Incoming
+from bot.chat.router import Router
+from bot.chat.texts import text
+from bot.platforms.matrix.power import room_admins
 from sandbox.emulator import BotApiEmulator, Chat, User
 from storage.db import Database
 from storage.models import Message, Person, Steward

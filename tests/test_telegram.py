@@ -29,7 +29,7 @@ import pytest
 from sqlmodel import select
 
 import archiver.archive
-import bot.runner
+import bot.app.runner
 from archiver.archive import Archive
 from archiver.community import load_community
 from archiver.consent import Level, consent_of
@@ -39,13 +39,13 @@ from archiver.ingest import ingest_message
 from archiver.preservation import purge_expired, tag_message
 from archiver.recall import search
 from archiver.segmentation import Segmenter
-from bot.chat import Incoming, Reply
-from bot.config import Config, load_config
-from bot.router import Router
-from bot.runner import run_bots
-from bot.schedule import PostSchedule
-from bot.telegram.adapter import utf16_length
-from bot.texts import text
+from bot.app.config import Config, load_config
+from bot.app.runner import run_bots
+from bot.app.schedule import PostSchedule
+from bot.chat.messages import Incoming, Reply
+from bot.chat.router import Router
+from bot.chat.texts import text
+from bot.platforms.telegram.adapter import utf16_length
 from sandbox.emulator import BotApiEmulator, Chat, User
 from sandbox.emulator.model import Message as TgMessage
 from storage.db import Database
@@ -671,7 +671,7 @@ async def test_a_handler_error_logs_ids_never_words_or_names(
     """Bob never said yes: when handling his message fails, the log (kept on the operator's
     machine) holds the update's ids and the traceback, not his words or his name."""
     room = sqlite_room
-    caplog.set_level(logging.ERROR, logger="bot.telegram.adapter")
+    caplog.set_level(logging.ERROR, logger="bot.platforms.telegram.adapter")
 
     def broken(self: Router, incoming: Incoming) -> list[Reply]:
         raise RuntimeError("a bug in a handler")
@@ -780,8 +780,8 @@ async def test_scheduled_posts_that_fail_to_start_are_logged_and_tried_again(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.runner")
-    monkeypatch.setattr(bot.runner, "SCHEDULE_RETRY_S", 0.1)
+    caplog.set_level(logging.INFO, logger="bot.app.runner")
+    monkeypatch.setattr(bot.app.runner, "SCHEDULE_RETRY_S", 0.1)
     install = PostSchedule.install
     failures: list[int] = []
 
@@ -833,7 +833,7 @@ async def test_removed_bot_marks_the_space_inactive_and_readding_greets(
     sqlite_room: Room, caplog: pytest.LogCaptureFixture
 ) -> None:
     room = sqlite_room
-    caplog.set_level(logging.WARNING, logger="bot.telegram.adapter")
+    caplog.set_level(logging.WARNING, logger="bot.platforms.telegram.adapter")
     await room.stop_bot()
     calls = room.emu.mark()
     room.say(room.alice, "/help")  # queued while the bot was down...

@@ -1,5 +1,6 @@
 """Every error python-telegram-bot exports is mapped to ours at the adapter's edge
-(``bot/telegram/errors.py``), and the error family is one tree under CommunityMemoryError."""
+(``bot/platforms/telegram/errors.py``), and the error family is one tree under
+CommunityMemoryError."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import telegram.error as tg
 from archiver import errors
 from archiver.errors import CommunityMemoryError, ConfigError, StorageError
 from archiver.events import ChatRef
-from bot.chat import PlatformError, PlatformUnavailableError, SendRefusedError
-from bot.matrix.adapter import MatrixUnavailableError
-from bot.posting import PostError
-from bot.telegram.errors import mapped
+from bot.app.posting import PostError
+from bot.chat.messages import PlatformError, PlatformUnavailableError, SendRefusedError
+from bot.platforms.matrix.adapter import MatrixUnavailableError
+from bot.platforms.telegram.errors import mapped
 
 CHAT = ChatRef("telegram", "-1001987654321")
 

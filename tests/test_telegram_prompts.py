@@ -199,7 +199,7 @@ async def test_a_prompt_whose_closing_failed_is_closed_by_the_next_answer(
     room = sqlite_room
     prompt = await consent_prompt_for(room, room.bob, "Hi all")
     room.emu.fail_next(CLOSE, 502)
-    with caplog.at_level(logging.WARNING, logger="bot.telegram.adapter"):
+    with caplog.at_level(logging.WARNING, logger="bot.platforms.telegram.adapter"):
         answered = await room.press(room.bob, prompt, "tagged")
     assert answered["text"] == room.t("consent_set_tagged")
     assert any("could not close prompt" in r.getMessage() for r in caplog.records)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 
-from bot.texts import CATALOGUES, text
+from bot.chat.texts import CATALOGUES, text
 
 
 def placeholders(template: str) -> set[str]:

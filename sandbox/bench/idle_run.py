@@ -35,7 +35,7 @@ from sandbox.synapse import Account, Synapse, synapse_available
 SAMPLE_SECONDS = 3.0
 SETTLE_SECONDS = 1.5
 CONNECT_TIMEOUT = 60.0
-RUN_BOT = "from bot.cli import main; main()"
+RUN_BOT = "from bot.cli.main import main; main()"
 
 
 @dataclass

@@ -433,7 +433,7 @@ def _digest_phase(folder: Path, db_url: str | None, result: BenchResult) -> None
 
     from archiver.digest import IsoWeek, build_digest, weekdays
     from archiver.picture import render_picture
-    from bot.texts import text
+    from bot.chat.texts import text
 
     export = folder / "week.json"
     start = datetime(2030, 3, 4, tzinfo=ZoneInfo(TIMEZONE))  # a Monday

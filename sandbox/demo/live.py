@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from rich.console import Console
 
-from bot.config import CommunityConfig, Config, SpaceConfig, StorageConfig, TelegramConfig
-from bot.runner import run_bots
+from bot.app.config import CommunityConfig, Config, SpaceConfig, StorageConfig, TelegramConfig
+from bot.app.runner import run_bots
 from sandbox.emulator import BotApiEmulator
 from sandbox.emulator.model import Chat, Message, User
 

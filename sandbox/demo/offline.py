@@ -30,8 +30,8 @@ from archiver.importers.telegram_export import ExportedMessage, open_export
 from archiver.mydata import what_we_hold
 from archiver.recall import KeptMessage, on_this_day, search
 from archiver.site.build import build_site
-from bot.config import CommunityConfig, SpaceConfig
-from bot.texts import text
+from bot.app.config import CommunityConfig, SpaceConfig
+from bot.chat.texts import text
 from sandbox.demo.live import live_chat
 
 COMMUNITY = CommunitySettings(

@@ -4,7 +4,7 @@ Start-up opens (and upgrades) the archive, registers the configured communities,
 each platform's adapter; SIGINT and SIGTERM stop them cleanly — each adapter finishes the
 update in hand, confirms what it handled, and closes. Held messages whose wait ran out are
 purged every few minutes (APScheduler), and each community's digest and on-this-day memories
-are posted on its schedule (``bot/schedule.py``) once the adapters are connected.
+are posted on its schedule (``bot/app/schedule.py``) once the adapters are connected.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from archiver.archive import Archive, open_archive
 from archiver.community import CommunitySettings, community_ids, ensure_community, load_community
 from archiver.errors import ConfigError
 from archiver.preservation import purge_expired
-from bot.chat import Sender
-from bot.config import Config
-from bot.router import Router
-from bot.schedule import PostSchedule
+from bot.app.config import Config
+from bot.app.schedule import PostSchedule
+from bot.chat.messages import Sender
+from bot.chat.router import Router
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +103,14 @@ async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
     )
     scheduler.start()
     tasks: list[Awaitable[None]] = []
-    # Platform → adapter, for the scheduled posts (bot/schedule.py), and its "connected" event.
+    # Platform → adapter, for the scheduled posts (bot/app/schedule.py), and its "connected" event.
     senders: dict[str, Sender] = {}
     ready: dict[str, asyncio.Event] = {}
     posts: asyncio.Future[PostSchedule | None] | None = None
     try:
         if config.telegram is not None:
             with without_unused_optional():
-                from bot.telegram.adapter import TelegramAdapter
+                from bot.platforms.telegram.adapter import TelegramAdapter
 
             urls = telegram_urls(config.telegram.base_url)
             adapter = TelegramAdapter(
@@ -123,7 +123,7 @@ async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
             senders["telegram"], ready["telegram"] = adapter, adapter.ready
         if config.matrix is not None:
             with without_unused_optional():
-                from bot.matrix.adapter import MatrixAdapter
+                from bot.platforms.matrix.adapter import MatrixAdapter
 
             matrix = MatrixAdapter(router, config.matrix)
             tasks.append(matrix.run(stop))
@@ -177,8 +177,8 @@ async def schedule_posts(
     stop: asyncio.Event,
 ) -> PostSchedule | None:
     """Once every adapter is connected, add the digest and on-this-day jobs (and post what
-    was missed while the bot was down): see bot/schedule.py. None if stopped first."""
-    from bot.posting import Poster
+    was missed while the bot was down): see bot/app/schedule.py. None if stopped first."""
+    from bot.app.posting import Poster
 
     waits = [asyncio.ensure_future(event.wait()) for event in ready.values()]
     stopping = asyncio.ensure_future(stop.wait())

@@ -62,9 +62,9 @@ from telegram.request import HTTPXRequest
 from archiver.errors import StorageError
 from archiver.events import AccountRef, ChatRef, EditEvent, MessageEvent
 from archiver.stewards import Appointment, StewardReason
-from bot.chat import ButtonResult, Incoming, PlatformError, Reaction, Reply
-from bot.router import Router
-from bot.telegram.errors import mapped
+from bot.chat.messages import ButtonResult, Incoming, PlatformError, Reaction, Reply
+from bot.chat.router import Router
+from bot.platforms.telegram.errors import mapped
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ Handlers and commands never hold texts of their own: they call ``text(language, 
 
 from __future__ import annotations
 
-from bot.texts import en, zh
+from bot.chat.texts import en, zh
 
 CATALOGUES: dict[str, dict[str, str]] = {"zh": zh.TEXTS, "en": en.TEXTS}
 DEFAULT_LANGUAGE = "zh"

@@ -8,8 +8,8 @@ import tempfile
 import aiohttp
 from nio import AsyncClient, AsyncClientConfig, JoinedRoomsError, LoginError, WhoamiError
 
-from bot.config import Config
-from bot.doctor import Check
+from bot.app.config import Config
+from bot.cli.doctor import Check
 
 
 async def check_matrix(config: Config) -> list[Check]:

@@ -13,7 +13,7 @@ from telegram import error as tg
 
 from archiver.errors import CommunityMemoryError, ConfigError
 from archiver.events import ChatRef
-from bot.chat import PlatformError, PlatformUnavailableError, SendRefusedError
+from bot.chat.messages import PlatformError, PlatformUnavailableError, SendRefusedError
 
 
 def mapped(exc: tg.TelegramError, chat: ChatRef | None = None) -> CommunityMemoryError:

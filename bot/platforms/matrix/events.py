@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from archiver.events import AccountRef, ChatRef, MessageEvent
-from bot.chat import Reply
+from bot.chat.messages import Reply
 
 PLATFORM = "matrix"
 MESSAGE = "m.room.message"
@@ -32,7 +32,7 @@ MEDIA_TYPES = {
     "m.location": "location",
 }
 # The chat texts name commands with "/" (Telegram's way); Element intercepts "/", so on
-# Matrix the bot shows them with "!" (both work: bot/router.py accepts either prefix).
+# Matrix the bot shows them with "!" (both work: bot/chat/router.py accepts either prefix).
 _COMMAND_MENTION = re.compile(
     r"(?<![\w/!])/(help|start|consent|keep|unkeep|forget|mydata|search|onthisday|digest|"
     r"stories|story)\b"

@@ -31,13 +31,13 @@ from archiver.consent import Actor
 from archiver.errors import CommunityMemoryError, ConfigError, StorageError, UnknownCommunityError
 from archiver.events import AccountRef
 from archiver.recall import KeptMessage
-from bot.config import Config, load_config, resolve_config_path
-from bot.texts import text
+from bot.app.config import Config, load_config, resolve_config_path
+from bot.chat.texts import text
 
 if TYPE_CHECKING:
     from archiver.importers.telegram import ImportReport
-    from bot.chat import Sender
-    from bot.posting import Outcome, Poster
+    from bot.app.posting import Outcome, Poster
+    from bot.chat.messages import Sender
 
 app = typer.Typer(
     help="Community Memory: a consent-first memory for residents' group chats.",
@@ -545,10 +545,10 @@ def _post(config: Config, archive: Archive, action: Callable[[Poster], Awaitable
     (a template with ``{what}``). A community without a chat on them is an error."""
     from telegram.error import TelegramError
 
-    from bot.posting import Outcome, Poster
-    from bot.router import Router
-    from bot.runner import telegram_urls
-    from bot.telegram.adapter import TelegramAdapter
+    from bot.app.posting import Outcome, Poster
+    from bot.app.runner import telegram_urls
+    from bot.chat.router import Router
+    from bot.platforms.telegram.adapter import TelegramAdapter
 
     config.require_credentials()
     os.environ["PTB_TIMEDELTA"] = os.environ.get("PTB_TIMEDELTA") or "true"
@@ -566,7 +566,7 @@ def _post(config: Config, archive: Archive, action: Callable[[Poster], Awaitable
                 )
                 senders["telegram"] = await stack.enter_async_context(adapter.connected())
             if config.matrix is not None:
-                from bot.matrix.adapter import MatrixAdapter
+                from bot.platforms.matrix.adapter import MatrixAdapter
 
                 matrix = MatrixAdapter(Router(archive), config.matrix)
                 senders["matrix"] = await stack.enter_async_context(matrix.connected())
@@ -576,7 +576,7 @@ def _post(config: Config, archive: Archive, action: Callable[[Poster], Awaitable
                 )
             return await action(Poster(archive, senders))
 
-    from bot.matrix.adapter import MatrixUnavailableError
+    from bot.platforms.matrix.adapter import MatrixUnavailableError
 
     try:
         outcome = asyncio.run(run())
@@ -687,7 +687,7 @@ def run_command(
     import asyncio
     import logging
 
-    from bot.runner import run_bots
+    from bot.app.runner import run_bots
     from storage.migrate import upgrade_in_child
 
     logging.basicConfig(
@@ -709,7 +709,7 @@ def doctor_command(ctx: typer.Context) -> None:
     """Check config, archive, tokens and bot permissions; each problem with its fix."""
     import asyncio
 
-    from bot.doctor import config_check, run_doctor
+    from bot.cli.doctor import config_check, run_doctor
 
     try:
         config = _config(ctx)

@@ -14,8 +14,8 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 
 from archiver.errors import ConfigError, StorageError
-from bot.config import Config
-from bot.runner import telegram_urls
+from bot.app.config import Config
+from bot.app.runner import telegram_urls
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +162,7 @@ async def run_doctor(config: Config) -> list[Check]:
     if config.telegram is not None and "telegram" not in unconnectable:
         checks += await check_telegram(config)
     if config.matrix is not None and "matrix" not in unconnectable:
-        from bot.matrix.checks import check_matrix
+        from bot.platforms.matrix.checks import check_matrix
 
         checks += await check_matrix(config)
     if config.telegram is None and config.matrix is None:

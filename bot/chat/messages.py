@@ -90,7 +90,7 @@ class Reply:
 
 class PlatformError(CommunityMemoryError):
     """A chat platform failed a call of the bot's. Each adapter maps its library's errors to
-    this family at the edge that calls the library (``bot/telegram/errors.py``; the Matrix
+    this family at the edge that calls the library (``bot/platforms/telegram/errors.py``; the Matrix
     adapter's answers), so nothing above the adapters sees python-telegram-bot or nio."""
 
 

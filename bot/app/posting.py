@@ -35,8 +35,8 @@ from archiver.posts import (
     render_memories,
     status,
 )
-from bot.chat import PlatformError, Reply, Sender, SendRefusedError
-from bot.texts import text
+from bot.chat.messages import PlatformError, Reply, Sender, SendRefusedError
+from bot.chat.texts import text
 
 log = logging.getLogger(__name__)
 

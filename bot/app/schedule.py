@@ -38,7 +38,7 @@ from apscheduler.triggers.cron import CronTrigger
 from archiver.community import CommunitySettings, created_times
 from archiver.digest import IsoWeek
 from archiver.posts import DIGEST, ON_THIS_DAY, day_period, digest_period
-from bot.posting import Poster
+from bot.app.posting import Poster
 
 log = logging.getLogger(__name__)
 

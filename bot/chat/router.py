@@ -59,9 +59,9 @@ from archiver.prompts import (
 from archiver.reactions import is_keep, keep_emoji
 from archiver.recall import KeptMessage, on_this_day, search, story_messages
 from archiver.stewards import Appointment, appoint_stewards
-from bot.chat import Button, ButtonResult, Incoming, Reaction, Reply, button_data
-from bot.chat import parse_button_data as decode_button
-from bot.texts import CATALOGUES, text
+from bot.chat.messages import Button, ButtonResult, Incoming, Reaction, Reply, button_data
+from bot.chat.messages import parse_button_data as decode_button
+from bot.chat.texts import CATALOGUES, text
 
 log = logging.getLogger(__name__)
 

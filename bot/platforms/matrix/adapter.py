@@ -52,7 +52,8 @@ from archiver.errors import ConfigError, StorageError
 from archiver.events import DeleteEvent, EditEvent, MessageEvent
 from archiver.reactions import is_keep
 from archiver.stewards import Appointment, StewardReason
-from bot.chat import (
+from bot.app.config import MatrixConfig
+from bot.chat.messages import (
     ButtonResult,
     Incoming,
     PlatformUnavailableError,
@@ -60,11 +61,10 @@ from bot.chat import (
     Reply,
     SendRefusedError,
 )
-from bot.config import MatrixConfig
-from bot.matrix import events as mx
-from bot.matrix.power import room_admins
-from bot.matrix.store import MatrixStore
-from bot.router import KEEP_HASHTAG, NO, TAGGED, YES, Router
+from bot.chat.router import KEEP_HASHTAG, NO, TAGGED, YES, Router
+from bot.platforms.matrix import events as mx
+from bot.platforms.matrix.power import room_admins
+from bot.platforms.matrix.store import MatrixStore
 
 log = logging.getLogger(__name__)
 

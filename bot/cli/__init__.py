@@ -1,0 +1,1 @@
+"""The command line (``community-memory``): ``main`` holds the commands, ``doctor`` the checks."""
