@@ -713,18 +713,24 @@ async def test_an_unreachable_archive_leaves_the_update_unconfirmed(
     assert len(polls[1].result) == 2, "both updates came again, in order"
 
 
+def telegram_config(tmp_path: Path, token: str, base_url: str) -> Path:
+    """A config for ``run_bots``: an archive in ``tmp_path`` and a Telegram bot."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[storage]\nurl = "sqlite:///{tmp_path / "archive.db"}"\n'
+        f'[telegram]\ntoken = "{token}"\nbase_url = "{base_url}"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
 async def test_an_unreachable_bot_api_is_waited_for_until_stopped(
     tmp_path: Path, shared_segmenter: Segmenter, caplog: pytest.LogCaptureFixture
 ) -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[storage]\nurl = "sqlite:///{tmp_path / "archive.db"}"\n'
-        f'[telegram]\ntoken = "1:x"\nbase_url = "http://127.0.0.1:{port}/bot"\n',
-        encoding="utf-8",
-    )
+    config = telegram_config(tmp_path, "1:x", f"http://127.0.0.1:{port}/bot")
     stop = asyncio.Event()
     task = asyncio.create_task(run_bots(load_config(config), stop=stop))
 
@@ -748,13 +754,8 @@ async def test_a_bot_started_before_the_network_connects_when_it_comes(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = tmp_path / "config.toml"
     emu = BotApiEmulator(bot_username="memory_bot", port=port)
-    config.write_text(
-        f'[storage]\nurl = "sqlite:///{tmp_path / "archive.db"}"\n'
-        f'[telegram]\ntoken = "{emu.token}"\nbase_url = "{emu.base_url}"\n',
-        encoding="utf-8",
-    )
+    config = telegram_config(tmp_path, emu.token, emu.base_url)
     stop = asyncio.Event()
     task = asyncio.create_task(run_bots(load_config(config), stop=stop))
     try:
@@ -793,12 +794,7 @@ async def test_scheduled_posts_that_fail_to_start_are_logged_and_tried_again(
 
     monkeypatch.setattr(PostSchedule, "install", failing_once)
     async with BotApiEmulator(bot_username="memory_bot") as emu:
-        config = tmp_path / "config.toml"
-        config.write_text(
-            f'[storage]\nurl = "sqlite:///{tmp_path / "archive.db"}"\n'
-            f'[telegram]\ntoken = "{emu.token}"\nbase_url = "{emu.base_url}"\n',
-            encoding="utf-8",
-        )
+        config = telegram_config(tmp_path, emu.token, emu.base_url)
         stop = asyncio.Event()
         task = asyncio.create_task(run_bots(load_config(config), stop=stop))
 
@@ -819,12 +815,7 @@ async def test_a_refused_token_is_a_config_error(
     tmp_path: Path, shared_segmenter: Segmenter
 ) -> None:
     async with BotApiEmulator(bot_username="memory_bot") as emu:
-        config = tmp_path / "config.toml"
-        config.write_text(
-            f'[storage]\nurl = "sqlite:///{tmp_path / "archive.db"}"\n'
-            f'[telegram]\ntoken = "123456789:Revoked"\nbase_url = "{emu.base_url}"\n',
-            encoding="utf-8",
-        )
+        config = telegram_config(tmp_path, "123456789:Revoked", emu.base_url)
         with pytest.raises(ConfigError, match=r"telegram\.token: Telegram refused the token"):
             await asyncio.wait_for(run_bots(load_config(config)), 5)
 

@@ -238,8 +238,7 @@ def build_site(
         made: dict[str, str] = {}
         for year, messages in indexed.items():
             made.update(term_files(messages, folder=f"search/{year}"))
-        written = _write_changed(out, made, old_files)
-        return {path: _hash(content) for path, content in made.items()}, written
+        return _write_changed(out, made, old_files)
 
     big = sum(map(len, indexed.values())) >= PARALLEL_MIN
     terms: _Inline[tuple[dict[str, str], list[str]]] = (
@@ -284,7 +283,8 @@ def build_site(
         files[f"static/{name}"] = _static(name)
 
     # Unchanged pages and years keep their files as the last build wrote them.
-    keep = {page.path: old_files[page.path] for page in pages if page not in changed_pages}
+    redone = {page.path for page in changed_pages}
+    keep = {page.path: old_files[page.path] for page in pages if page.path not in redone}
     unchanged_years = [f"search/{y}/" for y in years if y not in changed_years]
     keep.update(
         {
@@ -293,8 +293,9 @@ def build_site(
             if path.startswith(tuple(unchanged_years))
         }
     )
-    written = _write_changed(out, files, old_files) + index_written
-    hashes = {**keep, **index_hashes, **{path: _hash(content) for path, content in files.items()}}
+    page_hashes, written = _write_changed(out, files, old_files)
+    written += index_written
+    hashes = {**keep, **index_hashes, **page_hashes}
     removed = [path for path in old_files if path not in hashes]
     for path in removed:
         (out / path).unlink(missing_ok=True)
@@ -656,7 +657,7 @@ def chat_html(text: str) -> Markup:
     """A message's text as HTML: everything escaped, http(s) links made clickable, line
     breaks kept. Nothing else of the text can become markup (a ``javascript:`` link stays
     text: only ``http://`` and ``https://`` become links)."""
-    if "http" not in text and "HTTP" not in text.upper():  # most messages: no link at all
+    if "://" not in text:  # most messages: no link at all
         return Markup(_esc(text).replace("\n", "<br>\n"))
     parts: list[str] = []
     position = 0
@@ -733,16 +734,22 @@ def _check_folder(out: Path, community_id: str, overwrite: bool) -> dict[str, An
     return {}
 
 
-def _write_changed(out: Path, files: dict[str, str], old: dict[str, str]) -> list[str]:
+def _write_changed(
+    out: Path, files: dict[str, str], old: dict[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """Write the files whose content the last build did not have: every file's hash, and
+    which were written."""
+    hashes: dict[str, str] = {}
     written = []
     for path, content in files.items():
         target = out / path
-        if old.get(path) == _hash(content) and target.is_file():
+        digest = hashes[path] = _hash(content)
+        if old.get(path) == digest and target.is_file():
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(target, content)
         written.append(path)
-    return written
+    return hashes, written
 
 
 def _atomic_write(path: Path, content: str) -> None:
