@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from archiver.media import MediaSettings
 from archiver.segmentation import Segmenter
 from storage.db import Database
 from storage.errors import StorageError
@@ -17,13 +18,22 @@ class Archive:
 
     db: Database
     segmenter: Segmenter
+    # Where kept files go and the limits on them; None keeps no files (only the text and
+    # ``media_kind``), as for an archive opened by a command that never stores media.
+    media: MediaSettings | None = None
 
     def close(self) -> None:
         """Release the database connections."""
         self.db.close()
 
 
-def open_archive(url: str, *, migrate: bool = True, words: Iterable[str] = ()) -> Archive:
+def open_archive(
+    url: str,
+    *,
+    migrate: bool = True,
+    words: Iterable[str] = (),
+    media: MediaSettings | None = None,
+) -> Archive:
     """Open (and by default create or upgrade) the archive at ``url``.
 
     With ``migrate=False`` an archive that is not at this release's schema is refused, so a
@@ -40,4 +50,4 @@ def open_archive(url: str, *, migrate: bool = True, words: Iterable[str] = ()) -
     except BaseException:
         db.close()
         raise
-    return Archive(db=db, segmenter=Segmenter(words))
+    return Archive(db=db, segmenter=Segmenter(words), media=media)

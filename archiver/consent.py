@@ -28,6 +28,7 @@ from archiver.consent_policy import Level as Level
 from archiver.consent_policy import keeps_name
 from archiver.errors import ConsentError, NotYourPromptError
 from archiver.events import AccountRef
+from archiver.media_files import remove_unused_files
 from archiver.segmentation import Segmenter
 from storage import messages as message_store
 from storage import people
@@ -129,6 +130,7 @@ def set_level(
         )
     if change.destroyed:
         purge_residue(archive.db)
+        remove_unused_files(archive)
     return change
 
 

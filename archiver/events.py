@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from archiver.errors import CommunityMemoryError
 
@@ -52,6 +53,24 @@ class ChatRef:
 
 
 @dataclass(frozen=True, slots=True)
+class MediaRef:
+    """A file attached to a message, as the platform offers it for download: not its bytes.
+
+    ``handle`` is what the adapter downloads by (a Telegram ``file_id``, a Matrix ``mxc://``
+    URL); ``size`` is what the platform announced (checked against the limits before any
+    download); ``decryption`` is a Matrix encrypted attachment's key material (the event's
+    ``file`` object), kept only in memory until the download is decrypted."""
+
+    kind: str  # one of archiver.media.KINDS
+    handle: str
+    size: int | None = None
+    file_name: str | None = None
+    mime: str | None = None
+    duration: int | None = None
+    decryption: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MessageEvent:
     """A message someone sent (live, or as the replied-to message of a tag)."""
 
@@ -63,6 +82,7 @@ class MessageEvent:
     author_name: str | None = None
     reply_to: str | None = None
     media_kind: str | None = None
+    media: MediaRef | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from archiver.community import space_for
 from archiver.consent import Actor
 from archiver.errors import ConsentError, NotFoundError, NotYourPromptError
 from archiver.events import AccountRef, ChatRef
+from archiver.media_files import remove_unused_files
 from storage import messages as message_store
 from storage import people
 from storage.erase import (
@@ -63,6 +64,7 @@ def forget_person(
         _record_erasure(session, community_id, person.id, actor, what="all")
         merge_search_index(session)
     purge_residue(archive.db)
+    remove_unused_files(archive)
     return ForgetReport(messages, held, tags)
 
 
@@ -97,6 +99,7 @@ def forget_message(
         )
         merge_search_index(session)
     purge_residue(archive.db)
+    remove_unused_files(archive)
     return report
 
 
@@ -123,6 +126,7 @@ def forget_message_by_platform(archive: Archive, chat: ChatRef, message_id: str)
         )
         merge_search_index(session)
     purge_residue(archive.db)
+    remove_unused_files(archive)
     return True
 
 

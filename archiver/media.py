@@ -17,13 +17,14 @@ import hashlib
 import io
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from archiver.errors import CommunityMemoryError
 
 __all__ = [
     "KINDS",
+    "MediaSettings",
     "MediaTooLarge",
     "PreparedMedia",
     "StoredMedia",
@@ -54,6 +55,22 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
 # Images Pillow re-encodes losslessly enough for a community archive; others are refused as
 # images rather than written with their metadata.
 _REENCODE = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF"}
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    """Where files go and how much is kept: the ``[media]`` config, as the archiver uses it.
+
+    ``max_bytes`` is per kind (a kind missing from it has no limit but the quota's);
+    ``quota_bytes`` is per community (``None``: none)."""
+
+    media_dir: Path
+    max_bytes: dict[str, int] = field(default_factory=dict)
+    quota_bytes: int | None = None
+
+    def limit_for(self, kind: str) -> int | None:
+        """The largest file of this kind that is kept."""
+        return self.max_bytes.get(kind)
 
 
 class MediaTooLarge(CommunityMemoryError):

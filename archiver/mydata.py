@@ -8,6 +8,7 @@ from datetime import datetime
 from archiver.archive import Archive
 from archiver.consent import Attribution, Level
 from archiver.events import AccountRef
+from storage import media as media_store
 from storage import messages as message_store
 from storage import people
 from storage import stewards as steward_store
@@ -38,6 +39,7 @@ class PersonData:
     messages: int = 0
     versions: int = 0
     held: int = 0
+    files: int = 0  # photos, voice and files kept or held with their messages
     tags_made: int = 0
     ledger: tuple[LedgerLine, ...] = field(default_factory=tuple)
     # Since when they are a steward of the community (UTC); None if they are not one.
@@ -68,6 +70,7 @@ def what_we_hold(archive: Archive, community_id: str, account: AccountRef) -> Pe
             messages=len(kept),
             versions=versions,
             held=len(message_store.held_of(session, person.id)),
+            files=media_store.count_media_of(session, person.id),
             tags_made=message_store.count_tags_by(session, person.id),
             ledger=tuple(
                 LedgerLine(e.at.isoformat(), e.field, e.old_value, e.new_value, e.method)

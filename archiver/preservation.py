@@ -32,6 +32,7 @@ from archiver.consent import Method, release_held
 from archiver.consent_policy import Level, OnTag, on_tag, survives_unkeep
 from archiver.errors import NotFoundError, NotYourPromptError
 from archiver.events import AccountRef, ChatRef, MessageEvent, TagEvent
+from archiver.media_files import remove_unused_files
 from storage import communities, people
 from storage import messages as message_store
 from storage.erase import erase_held, erase_messages, merge_search_index, purge_residue
@@ -282,6 +283,7 @@ def answer_keep_prompt(
         assert held.id is not None
         erase_held(session, [held.id])
     purge_residue(archive.db)
+    remove_unused_files(archive)
     return False
 
 
@@ -312,6 +314,7 @@ def unkeep(archive: Archive, chat: ChatRef, message_id: str, *, tagger: AccountR
             merge_search_index(session)
     if erased:
         purge_residue(archive.db)
+        remove_unused_files(archive)
     return True
 
 
@@ -335,6 +338,7 @@ def purge_expired(archive: Archive, now: datetime | None = None) -> int:
         count = erase_held(session, expired)
     if count:
         purge_residue(archive.db)
+        remove_unused_files(archive)
     return count
 
 

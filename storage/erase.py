@@ -17,10 +17,13 @@ from sqlalchemy import Table, delete, tuple_, update
 from sqlmodel import Session, col, select
 
 from storage.db import Database
+from storage.media import drop_orphan_rows
 from storage.models import HeldMessage, Message, MessageVersion, Person, Story, Tag
 
 CHECKPOINT_ATTEMPTS = 10
-_ERASED_TABLES = ("message", "message_version", "held_message", "tag", "person", "story")
+_ERASED_TABLES = (
+    "message", "message_version", "held_message", "tag", "person", "story", "media",
+)  # fmt: skip
 
 
 def _t(model: object) -> Table:
@@ -29,7 +32,8 @@ def _t(model: object) -> Table:
 
 
 def erase_messages(session: Session, message_ids: Sequence[int]) -> int:
-    """Delete kept messages with their versions and every tag on them; returns how many."""
+    """Delete kept messages with their versions, every tag on them and their media rows (the
+    files go in ``archiver.media_files.remove_unused`` after the commit); returns how many."""
     if not message_ids:
         return 0
     ids = list(message_ids)
@@ -47,11 +51,12 @@ def erase_messages(session: Session, message_ids: Sequence[int]) -> int:
             )
         )
     result = conn.execute(delete(_t(Message)).where(_t(Message).c.id.in_(ids)))
+    drop_orphan_rows(session, keys)
     return int(result.rowcount or 0)
 
 
 def erase_held(session: Session, held_ids: Sequence[int]) -> int:
-    """Destroy held copies and the tags waiting on them; returns how many."""
+    """Destroy held copies, the tags waiting on them and their media rows; returns how many."""
     if not held_ids:
         return 0
     ids = list(held_ids)
@@ -70,6 +75,7 @@ def erase_held(session: Session, held_ids: Sequence[int]) -> int:
             )
         )
     result = conn.execute(delete(_t(HeldMessage)).where(_t(HeldMessage).c.id.in_(ids)))
+    drop_orphan_rows(session, keys)
     return int(result.rowcount or 0)
 
 

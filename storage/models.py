@@ -194,6 +194,35 @@ class HeldMessage(SQLModel, table=True):
     expires_at: datetime = Field(index=True)
 
 
+class Media(SQLModel, table=True):
+    """A file kept with a message or with a held copy, stored by content under ``media_dir``.
+
+    Points at the message by its platform id, like ``Tag``: a held photo stays attached when
+    its message is released, and goes when the last row for its key is erased. One message
+    has at most one file (Telegram and Matrix send an album as several messages)."""
+
+    __table_args__ = (
+        UniqueConstraint("space_id", "platform_message_id", name="uq_media_message"),
+        Index("ix_media_hash", "community_id", "sha256"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: str = Field(foreign_key="community.id", max_length=64)
+    space_id: int = Field(foreign_key="space.id")
+    platform_message_id: str = Field(max_length=255)
+    kind: str = Field(max_length=16)
+    mime: str = Field(max_length=100)
+    size: int
+    width: int | None = None
+    height: int | None = None
+    duration: int | None = None  # seconds, for voice, audio and video
+    sha256: str = Field(max_length=64)
+    has_thumbnail: bool = False
+    # The sender's own file name; platform-made names ("photo_12@05-12-2026.jpg") are not kept.
+    file_name: str | None = Field(default=None, max_length=255)
+    stored_at: datetime
+
+
 class Story(SQLModel, table=True):
     """A named thread of memory ("the lift fight") that tags can file messages into."""
 

@@ -318,7 +318,7 @@ def test_typo_names_the_key_and_suggests(
 
 def test_unknown_key_without_a_close_match_lists_the_allowed_ones(tmp_path: Path) -> None:
     message = config_error(tmp_path, "zzz = 1\n", "zzz")
-    assert "allowed: storage, site, telegram, matrix, communities" in message
+    assert "allowed: storage, media, site, telegram, matrix, communities" in message
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,7 @@ TABLES = {
     "post",
     "posted_memory",
     "steward",
+    "media",
 }
 
 

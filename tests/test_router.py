@@ -992,6 +992,7 @@ def test_mydata_is_sent_privately_with_my_counts_only(router: Router, archive: A
         messages=2,
         versions=0,
         held=0,
+        files=0,
         tags=1,
         ledger=1,
     )
@@ -1152,6 +1153,7 @@ def _mydata_values(*, messages: int, ledger: int) -> dict[str, object]:
         "name": NAMES[ME],
         "messages": messages,
         "versions": 0,
+        "files": 0,
         "held": 0,
         "tags": 0,
         "ledger": ledger,

@@ -22,8 +22,10 @@ from archiver.archive import Archive
 from archiver.consent import Actor, Attribution, Level, Method, apply_attribution, apply_level
 from archiver.errors import CommunityMemoryError, ImportFormatError
 from archiver.events import AccountRef
+from archiver.media_files import remove_unused_files
 from archiver.segmentation import Segmenter
 from storage import people
+from storage.erase import purge_residue
 
 COLUMNS = ("account", "level", "attribution", "recorded_by", "recorded_at", "evidence")
 
@@ -222,4 +224,9 @@ def import_roster(archive: Archive, community_id: str, path: Path, *, timezone: 
     """Read, check and record a roster in one transaction; returns the new changes."""
     entries = read_roster(path, timezone=timezone)
     with archive.db.write() as session:
-        return apply_roster(session, archive.segmenter, community_id, entries)
+        changes = apply_roster(session, archive.segmenter, community_id, entries)
+    if changes:
+        # A paper "no" destroys what was held for that person: its residue and files too.
+        purge_residue(archive.db)
+        remove_unused_files(archive)
+    return changes

@@ -33,6 +33,7 @@ from pydantic_core import PydanticCustomError
 
 from archiver.community import CommunitySettings, SpaceRef
 from archiver.errors import ConfigError
+from archiver.media import KINDS, MediaSettings
 
 __all__ = [
     "CONFIG_ENV_VAR",
@@ -140,6 +141,45 @@ class StorageConfig(_Model):
         if not value:
             raise ValueError("must not be empty")
         return _resolve_dir(value, info)
+
+
+MEDIA_KINDS = KINDS
+
+
+class MediaConfig(_Model):
+    """Which files are kept with kept messages, and how much (docs/media.md)."""
+
+    # false: the text and the file's kind are kept, never the file.
+    keep: bool = True
+    # Per kind, in MB; a kind not listed gets `default_max_mb`. 20 MB is the most a Telegram
+    # bot may download.
+    max_mb: dict[str, float] = Field(default_factory=dict)
+    default_max_mb: float = Field(default=20, gt=0)
+    # All of a community's files together, in MB; 0 = no quota.
+    quota_mb: float = Field(default=2048, ge=0)
+
+    @field_validator("max_mb")
+    @classmethod
+    def _check_kinds(cls, value: dict[str, float]) -> dict[str, float]:
+        for kind, size in value.items():
+            if kind not in MEDIA_KINDS:
+                close = difflib.get_close_matches(kind, MEDIA_KINDS, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"unknown kind {kind!r}{hint}; kinds are {', '.join(MEDIA_KINDS)}")
+            if size <= 0:
+                raise ValueError(f"{kind}: a size in MB greater than 0")
+        return value
+
+    def settings(self, media_dir: str) -> MediaSettings | None:
+        """What the archiver applies (``None`` when files are not kept)."""
+        if not self.keep:
+            return None
+        limits = {kind: self.max_mb.get(kind, self.default_max_mb) for kind in MEDIA_KINDS}
+        return MediaSettings(
+            media_dir=Path(media_dir),
+            max_bytes={kind: int(mb * 1024 * 1024) for kind, mb in limits.items()},
+            quota_bytes=int(self.quota_mb * 1024 * 1024) or None,
+        )
 
 
 class SiteConfig(_Model):
@@ -384,6 +424,7 @@ class Config(_Model):
     """The whole configuration. A platform runs only when its section is present."""
 
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    media: MediaConfig = Field(default_factory=MediaConfig)
     site: SiteConfig = Field(default_factory=SiteConfig)
     telegram: TelegramConfig | None = None
     matrix: MatrixConfig | None = None
@@ -415,6 +456,10 @@ class Config(_Model):
                     )
                 spaces[key] = community.id
         return self
+
+    def media_settings(self) -> MediaSettings | None:
+        """The ``[media]`` limits with ``storage.media_dir``, as the archive takes them."""
+        return self.media.settings(self.storage.media_dir)
 
     @property
     def path(self) -> Path | None:

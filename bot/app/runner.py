@@ -47,7 +47,7 @@ UNUSED_OPTIONAL = ("cryptography", "psycopg")
 
 def prepare(config: Config) -> Archive:
     """Open the archive and register every configured community and space."""
-    archive = open_archive(config.storage.url)
+    archive = open_archive(config.storage.url, media=config.media_settings())
     try:
         for community in config.communities:
             ensure_community(archive, community.to_settings())

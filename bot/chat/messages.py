@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from archiver.errors import CommunityMemoryError
-from archiver.events import AccountRef, ChatRef, MessageEvent
+from archiver.events import AccountRef, ChatRef, MediaRef, MessageEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,7 @@ class Incoming:
     reply_to_is_bot: bool = False
     media_kind: str | None = None
     chat_title: str | None = None
+    media: MediaRef | None = None
 
     def as_event(self) -> MessageEvent:
         """The archiver's view of this message."""
@@ -40,6 +41,7 @@ class Incoming:
             author_name=self.sender_name,
             reply_to=self.reply_to_id,
             media_kind=self.media_kind,
+            media=self.media,
         )
 
 
@@ -97,6 +99,15 @@ class PlatformError(CommunityMemoryError):
 class PlatformUnavailableError(PlatformError):
     """The platform could not be reached or failed on its side (network, timeout, 5xx):
     nothing was done, and the same call may work later."""
+
+
+class FileTooLargeError(PlatformError):
+    """The platform will not hand a file over for its size (a Telegram bot downloads at
+    most 20 MB); ``limit`` is that size in bytes."""
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class SendRefusedError(PlatformError):

@@ -40,9 +40,18 @@ from archiver.errors import (
     NotFoundError,
     NotYourPromptError,
 )
-from archiver.events import AccountRef, ChatRef, DeleteEvent, EditEvent, TagEvent, TagMethod
+from archiver.events import (
+    AccountRef,
+    ChatRef,
+    DeleteEvent,
+    EditEvent,
+    MediaRef,
+    TagEvent,
+    TagMethod,
+)
 from archiver.forget import forget_message
 from archiver.ingest import delete_message, edit_message, ingest_message
+from archiver.media_files import FileOutcome, keep_file, wants_file
 from archiver.mydata import what_we_hold
 from archiver.preservation import TagOutcome, TagResult, list_stories, tag_message, unkeep
 from archiver.prompts import (
@@ -548,6 +557,7 @@ class Router:
                 messages=data.messages,
                 versions=data.versions,
                 held=data.held,
+                files=data.files,
                 tags=data.tags_made,
                 ledger=len(data.ledger),
             )
@@ -657,6 +667,53 @@ class Router:
         )
 
     # --- reactions, buttons, edits, membership ----------------------------------------------------
+
+    # --- files kept with messages ---------------------------------------------------------
+
+    def file_wanted(
+        self, chat: ChatRef, message_id: str, ref: MediaRef
+    ) -> tuple[bool, list[Reply]]:
+        """Whether the adapter should download this message's file (only for a message the
+        archive keeps or holds, within the limits); when not, what to tell its sender."""
+        result = wants_file(self.archive, chat, message_id, ref)
+        if result.outcome is FileOutcome.STORED:
+            return True, []
+        return False, self._file_refused(chat, message_id, ref, result.outcome)
+
+    def keep_file(self, chat: ChatRef, message_id: str, data: bytes, ref: MediaRef) -> list[Reply]:
+        """Keep the downloaded file with its message; a reply when it was refused."""
+        result = keep_file(self.archive, chat, message_id, data, ref)
+        return self._file_refused(chat, message_id, ref, result.outcome)
+
+    def file_too_large(
+        self, chat: ChatRef, message_id: str, ref: MediaRef, limit: int
+    ) -> list[Reply]:
+        """The platform would not hand the file over for its size (a Telegram bot gets at
+        most 20 MB): the sender hears why, like for the archive's own limit."""
+        return self._refusal(chat, message_id, ref, "media_too_large", limit)
+
+    def _file_refused(
+        self, chat: ChatRef, message_id: str, ref: MediaRef, outcome: FileOutcome
+    ) -> list[Reply]:
+        if outcome is FileOutcome.TOO_LARGE:
+            limit = self.archive.media.limit_for(ref.kind) if self.archive.media else None
+            return self._refusal(chat, message_id, ref, "media_too_large", limit or 0)
+        if outcome is FileOutcome.QUOTA:
+            return self._refusal(chat, message_id, ref, "media_quota_full", 0)
+        return []
+
+    def _refusal(
+        self, chat: ChatRef, message_id: str, ref: MediaRef, key: str, limit: int
+    ) -> list[Reply]:
+        community_id = self._community_of(chat)
+        if community_id is None:
+            return []
+        settings = self.settings(community_id)
+        kind = self._t(settings, f"media_kind_{ref.kind}")
+        megabytes = f"{limit / (1024 * 1024):g}"
+        return [
+            Reply(chat, self._t(settings, key, kind=kind, limit=megabytes), reply_to=message_id)
+        ]
 
     def on_reaction(self, reaction: Reaction) -> list[Reply] | ButtonResult:
         """A reaction: an answer when it is on one of the bot's prompts, a tag when it is the

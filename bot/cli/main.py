@@ -126,7 +126,7 @@ def _open(config: Config, *, migrate: bool) -> Archive:
             raise StorageError(
                 f"no archive at {file}: import a chat first, or run `community-memory db upgrade`"
             )
-    archive = open_archive(url, migrate=migrate)
+    archive = open_archive(url, migrate=migrate, media=config.media_settings())
     try:
         for community in config.communities:
             if migrate:
@@ -633,7 +633,7 @@ def forget_command(
                 )
             typer.confirm(
                 f"Erase everything {who} contributed to {community} ({held.messages} kept "
-                f"message(s), {held.held} held)? This cannot be undone",
+                f"message(s), {held.held} held, {held.files} file(s))? This cannot be undone",
                 abort=True,
             )
         report = forget_person(archive, community, subject, actor=Actor(steward="cli"))

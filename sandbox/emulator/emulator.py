@@ -30,6 +30,9 @@ def _accept_all(call: Call) -> bool:
     return True
 
 
+_FILE_KINDS = ("voice", "audio", "video", "video_note", "document", "animation")
+
+
 class BotApiEmulator:
     """A Telegram Bot API server on 127.0.0.1 for one bot, with scripted residents.
 
@@ -339,6 +342,56 @@ class BotApiEmulator:
             chat,
             user,
             photo=[stored.photo_size()],
+            caption=caption or None,
+            caption_entities=detect_entities(caption),
+            reply_to=self._reply_target(chat, reply_to),
+        )
+        self._world.deliver_message(message)
+        return message
+
+    def user_sends_file(
+        self,
+        chat: Chat,
+        user: User,
+        data: bytes,
+        kind: str,
+        *,
+        file_name: str | None = None,
+        mime_type: str | None = None,
+        duration: int | None = None,
+        caption: str | None = None,
+        reply_to: Message | None = None,
+    ) -> Message:
+        """``user`` sends a file that is not a photo: ``kind`` is the Message field it
+        arrives in — ``voice``, ``audio``, ``video``, ``video_note``, ``document`` or
+        ``animation``. Files of any size can be sent (a client uploads up to 2 GB); a bot
+        may download only those up to 20 MB (``getFile``)."""
+        if kind not in _FILE_KINDS:
+            raise ValueError(f"{kind!r} is not a file kind the emulator sends")
+        self._can_write(chat, user)
+        caption = (caption or "").strip()
+        if utf16_len(caption) > rules.MAX_CAPTION_LENGTH:
+            raise ValueError("a caption is at most 1024 characters")
+        stored = self._world.files.add(data, kind=kind, mime_type=mime_type, file_name=file_name)
+        file: dict[str, Any] = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(data),
+        }
+        if kind in ("voice", "audio", "video", "video_note", "animation"):
+            file["duration"] = duration or 1
+        if kind == "video_note":
+            file["length"] = 240
+        if kind in ("video", "animation"):
+            file["width"], file["height"] = 640, 360
+        if kind in ("audio", "document", "video", "animation") and file_name:
+            file["file_name"] = file_name
+        if mime_type and kind != "video_note":
+            file["mime_type"] = mime_type
+        message = self._world.post(
+            chat,
+            user,
+            attachment=(kind, file),
             caption=caption or None,
             caption_entities=detect_entities(caption),
             reply_to=self._reply_target(chat, reply_to),

@@ -181,10 +181,13 @@ def get_webhook_info(world: World, p: Params) -> Any:
 
 
 def get_file(world: World, p: Params) -> Any:
-    """``getFile``: its ``file_path`` downloads from the emulator's file URL."""
+    """``getFile``: its ``file_path`` downloads from the emulator's file URL; a bot may not
+    download a file over 20 MB (``file is too big``)."""
     stored = world.files.get(p.string("file_id") or "")
     if stored is None:
         raise errors.bad_request(errors.INVALID_FILE_ID)
+    if len(stored.data) > rules.MAX_DOWNLOAD_SIZE:
+        raise errors.bad_request(errors.FILE_TOO_BIG)
     return stored.file_object()
 
 

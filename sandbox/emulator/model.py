@@ -194,6 +194,8 @@ class Message:
     caption_entities: list[Entity] = field(default_factory=list)
     #: ``PhotoSize`` JSON objects, smallest first.
     photo: list[dict[str, Any]] | None = None
+    #: Another file: (field, JSON object), e.g. ``("voice", {...})``.
+    attachment: tuple[str, dict[str, Any]] | None = None
     reply_to: Message | None = None
     reply_markup: dict[str, Any] | None = None
     edit_date: int | None = None
@@ -235,6 +237,11 @@ class Message:
                 data["entities"] = entities_to_api(self.entities)
         if self.photo is not None:
             data["photo"] = [dict(size) for size in self.photo]
+        if self.attachment is not None:
+            kind, file = self.attachment
+            data[kind] = dict(file)
+            if kind == "animation":  # Telegram sends an animation as a document too
+                data["document"] = dict(file)
         if self.caption:
             data["caption"] = self.caption
             if self.caption_entities:

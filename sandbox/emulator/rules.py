@@ -31,6 +31,8 @@ from sandbox.emulator.text import utf16_slice
 #: Telegram's limits.
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
+#: The largest file ``getFile`` lets a bot download (the Bot API's documented 20 MB).
+MAX_DOWNLOAD_SIZE = 20 * 1024 * 1024
 MAX_CALLBACK_DATA_BYTES = 64
 LONG_POLL_MAX_TIMEOUT = 50
 MAX_UPDATES_LIMIT = 100

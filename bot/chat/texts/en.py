@@ -1,6 +1,16 @@
 """English texts. Tone: short, warm, clear about what is kept and how to say no."""
 
 TEXTS: dict[str, str] = {
+    # files kept with messages (archiver.media_files)
+    "media_too_large": "Your {kind} was not kept: it is larger than the {limit} MB this archive keeps. Your words are kept.",
+    "media_quota_full": "Your {kind} was not kept: the archive's space for files is full. Your words are kept; a steward can make room.",
+    "media_kind_photo": "photo",
+    "media_kind_voice": "voice message",
+    "media_kind_audio": "audio",
+    "media_kind_video": "video",
+    "media_kind_video_note": "video message",
+    "media_kind_document": "file",
+    "media_kind_animation": "animation",
     # recall
     "neighbour": "a neighbour",
     "no_results": "No memories found for “{query}”.",
@@ -131,6 +141,7 @@ TEXTS: dict[str, str] = {
         "Choice: {level}, {attribution}\n"
         "Name: {name}\n"
         "Kept messages: {messages} ({versions} earlier versions)\n"
+        "Photos and files: {files}\n"
         "Waiting for your answer: {held}\n"
         "Tags you made: {tags}\n"
         "Consent records: {ledger}"

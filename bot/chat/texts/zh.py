@@ -1,6 +1,16 @@
 """中文文案。语气：简短、温暖、说清楚保存了什么、怎么说不。"""
 
 TEXTS: dict[str, str] = {
+    # files kept with messages (archiver.media_files)
+    "media_too_large": "您的{kind}没有保存：超过了本存档能保存的 {limit} MB。您的文字已保存。",
+    "media_quota_full": "您的{kind}没有保存：存档的文件空间已满。您的文字已保存；管理员可以腾出空间。",
+    "media_kind_photo": "照片",
+    "media_kind_voice": "语音",
+    "media_kind_audio": "音频",
+    "media_kind_video": "视频",
+    "media_kind_video_note": "视频消息",
+    "media_kind_document": "文件",
+    "media_kind_animation": "动图",
     # recall
     "neighbour": "一位邻居",
     "no_results": "没有找到“{query}”相关的记忆。",
@@ -123,6 +133,7 @@ TEXTS: dict[str, str] = {
         "选择：{level}，{attribution}\n"
         "名字：{name}\n"
         "保存的消息：{messages} 条（修改记录 {versions} 条）\n"
+        "照片和文件：{files} 个\n"
         "等你同意的消息：{held} 条\n"
         "你做的标记：{tags} 个\n"
         "同意记录：{ledger} 条"

@@ -60,9 +60,17 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from archiver.errors import StorageError
-from archiver.events import AccountRef, ChatRef, EditEvent, MessageEvent
+from archiver.events import AccountRef, ChatRef, EditEvent, MediaRef, MessageEvent
 from archiver.stewards import Appointment, StewardReason
-from bot.chat.messages import ButtonResult, Incoming, PlatformError, Reaction, Reply
+from bot.chat.media_queue import MediaQueue
+from bot.chat.messages import (
+    ButtonResult,
+    FileTooLargeError,
+    Incoming,
+    PlatformError,
+    Reaction,
+    Reply,
+)
 from bot.chat.router import Router
 from bot.platforms.telegram.errors import mapped
 
@@ -79,6 +87,7 @@ ALLOWED_UPDATES = (
 POLL_TIMEOUT = 30
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+MAX_DOWNLOAD = 20 * 1024 * 1024  # the most a bot may download through the Bot API
 SEND_ATTEMPTS = 5
 RECENT_MESSAGES = 2000
 OWN_MESSAGES = 2000
@@ -125,6 +134,8 @@ class TelegramAdapter:
         self._retry_update: BaseException | None = None
         # Set once the bot is connected (``run``): scheduled posts wait for it.
         self.ready = asyncio.Event()
+        # Files of kept messages download here, never in the update's own handling.
+        self.media = MediaQueue(router, self._fetch_file, self._send_all)
         self._register_handlers()
 
     @property
@@ -158,6 +169,15 @@ class TelegramAdapter:
         if not incoming.private:
             self._remember(incoming.as_event())
         await self._send_all(await self._call(self.router.on_message, incoming))
+        if incoming.private:
+            return
+        # Offered after the text is settled: the queue fetches only what is kept or held —
+        # this message's file, or the replied-to one's if this reply tagged it.
+        if incoming.media is not None:
+            self.media.offer(incoming.chat, incoming.message_id, incoming.media)
+        target = incoming.reply_to
+        if target is not None and target.media is not None:
+            self.media.offer(target.chat, target.message_id, target.media)
 
     async def _on_edit(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """An edited message: a new version of a kept one."""
@@ -307,6 +327,8 @@ class TelegramAdapter:
                 target=self._recent.get((chat.chat_id, str(change.message_id))),
             )
             result = await self._call(self.router.on_reaction, reaction)
+            if reaction.target is not None and reaction.target.media is not None:
+                self.media.offer(chat, message_id, reaction.target.media)  # if it tagged it
             if isinstance(result, ButtonResult):
                 # An answer to a prompt by reaction (✍ on a consent question is "only
                 # tagged"): Telegram cannot pop up a notice for a reaction, so confirm in the
@@ -350,6 +372,7 @@ class TelegramAdapter:
             ),
             media_kind=_media_kind(message),
             chat_title=message.chat.title,
+            media=_media_ref(message),
         )
 
     def _remember(self, event: MessageEvent) -> None:
@@ -498,6 +521,20 @@ class TelegramAdapter:
         """Run a router or archiver call off the event loop (database work blocks)."""
         return await asyncio.to_thread(function, *args)
 
+    async def _fetch_file(self, ref: MediaRef) -> bytes:
+        """A file's bytes by its ``file_id``: ``getFile``, then the download. The Bot API
+        hands a bot at most 20 MB (``file is too big``); that becomes ``FileTooLargeError``."""
+        try:
+            file = await self._retrying(lambda: self.bot.get_file(ref.handle))
+            data = await self._retrying(file.download_as_bytearray)
+        except BadRequest as exc:
+            if "too big" in exc.message.lower():
+                raise FileTooLargeError(exc.message, MAX_DOWNLOAD) from None
+            raise mapped(exc) from None
+        except TelegramError as exc:
+            raise mapped(exc) from None
+        return bytes(data)
+
     # --- running ------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -510,9 +547,11 @@ class TelegramAdapter:
         try:
             if not await self._start(stop):
                 return
+            self.media.start()
             try:
                 await self._poll(stop)
             finally:
+                await self.media.stop()
                 await self.application.shutdown()
         except InvalidToken as exc:
             raise mapped(exc) from None
@@ -670,6 +709,7 @@ def _event(message: Message, author: User) -> MessageEvent:
         author_name=author.full_name,
         reply_to=(str(message.reply_to_message.message_id) if message.reply_to_message else None),
         media_kind=_media_kind(message),
+        media=_media_ref(message),
     )
 
 
@@ -689,6 +729,32 @@ def _media_kind(message: Message) -> str | None:
     ):
         if getattr(message, kind, None):
             return kind
+    return None
+
+
+def _media_ref(message: Message) -> MediaRef | None:
+    """The file to keep with this message, if it has one we keep (stickers, locations, polls
+    and contacts are not files of a memory). Photos: the largest size Telegram made. The
+    sender's own file name is kept for documents and audio; other kinds have only names
+    their app made up."""
+    if message.photo:
+        largest = message.photo[-1]
+        return MediaRef("photo", largest.file_id, size=largest.file_size)
+    for kind in ("video", "animation", "audio", "voice", "video_note", "document"):
+        file = getattr(message, kind, None)
+        if file is None:
+            continue
+        seconds = getattr(file, "duration", None)
+        if isinstance(seconds, dtm.timedelta):
+            seconds = seconds.total_seconds()
+        return MediaRef(
+            kind,
+            file.file_id,
+            size=file.file_size,
+            file_name=getattr(file, "file_name", None) if kind in ("document", "audio") else None,
+            mime=getattr(file, "mime_type", None),
+            duration=int(seconds) if seconds is not None else None,
+        )
     return None
 
 

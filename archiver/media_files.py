@@ -1,0 +1,176 @@
+"""A message's file kept under the same consent as its text, and removed with it.
+
+The platform adapters hand over the bytes of a file only for a message the archive keeps or
+holds (``wants_file`` is asked first, so nothing is even downloaded for anyone else); then
+``keep_file`` checks again — consent may have changed while the file came — applies the
+limits, strips what photos leak (``archiver.media.prepare``), writes the cleaned bytes once by
+their hash and records the row, all in one write transaction. Every erasure (``forget``,
+``unkeep``, a refused or expired held message) deletes the rows with the messages and then
+calls ``remove_unused_files``, which deletes every file no row names any more: so a forgotten
+photo leaves no file and no thumbnail, and a crash between a file's write and its row's
+commit leaves nothing that the next erasure does not clear.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlmodel import Session
+
+from archiver.archive import Archive
+from archiver.community import space_for
+from archiver.events import ChatRef, MediaRef
+from archiver.media import KINDS, prepare, store, stored_path
+from storage import media as media_store
+from storage import messages as message_store
+from storage.models import Media
+
+log = logging.getLogger(__name__)
+
+_THUMB_SUFFIX = ".thumb.jpg"
+
+
+class FileOutcome(StrEnum):
+    """What became of a message's file."""
+
+    STORED = "stored"
+    ALREADY = "already"  # the message has its file already (a platform re-delivery)
+    NOT_KEPT = "not_kept"  # neither kept nor held (any more): the bytes are dropped
+    TOO_LARGE = "too_large"  # over the kind's limit: the text is kept, the file is not
+    QUOTA = "quota"  # the community's files would exceed its quota
+    UNREADABLE = "unreadable"  # an image that cannot be decoded is never kept as is
+    OFF = "off"  # this archive keeps no files (no media settings)
+    NOT_A_KIND = "not_a_kind"  # stickers, locations, polls: nothing to keep
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """The outcome, with the stored file's hash when there is one."""
+
+    outcome: FileOutcome
+    sha256: str | None = None
+
+    @property
+    def refused(self) -> bool:
+        """True when the resident should hear why their file was not kept."""
+        return self.outcome in (FileOutcome.TOO_LARGE, FileOutcome.QUOTA)
+
+
+def wants_file(archive: Archive, chat: ChatRef, message_id: str, ref: MediaRef) -> FileResult:
+    """Whether to download this message's file: ``STORED`` means "yes, fetch it"; any other
+    outcome says why not (the announced size is checked here, before a byte is fetched)."""
+    if archive.media is None:
+        return FileResult(FileOutcome.OFF)
+    if ref.kind not in KINDS:
+        return FileResult(FileOutcome.NOT_A_KIND)
+    with archive.db.read() as session:
+        space = space_for(session, chat)
+        assert space.id is not None
+        if not _kept_or_held(session, space.id, message_id):
+            return FileResult(FileOutcome.NOT_KEPT)
+        if media_store.media_of(session, space.id, message_id) is not None:
+            return FileResult(FileOutcome.ALREADY)
+        limit = archive.media.limit_for(ref.kind)
+        if ref.size is not None and limit is not None and ref.size > limit:
+            return FileResult(FileOutcome.TOO_LARGE)
+        quota = archive.media.quota_bytes
+        if (
+            ref.size is not None
+            and quota is not None
+            and media_store.community_bytes(session, space.community_id) + ref.size > quota
+        ):
+            return FileResult(FileOutcome.QUOTA)
+    return FileResult(FileOutcome.STORED)
+
+
+def keep_file(
+    archive: Archive, chat: ChatRef, message_id: str, data: bytes, ref: MediaRef
+) -> FileResult:
+    """Keep ``data`` as the file of this kept or held message (see the module doc).
+
+    The bytes are checked against the kind's limit before any work and never written as
+    they came: only what ``prepare`` returns (an image re-encoded without its metadata)."""
+    settings = archive.media
+    if settings is None:
+        return FileResult(FileOutcome.OFF)
+    if ref.kind not in KINDS:
+        return FileResult(FileOutcome.NOT_A_KIND)
+    limit = settings.limit_for(ref.kind)
+    if limit is not None and len(data) > limit:
+        return FileResult(FileOutcome.TOO_LARGE)
+    try:
+        prepared = prepare(data, ref.kind)
+    except ValueError as exc:
+        log.info("a %s was not kept: %s", ref.kind, exc)
+        return FileResult(FileOutcome.UNREADABLE)
+    with archive.db.write() as session:
+        media_store.lock_media_files(session)
+        space = space_for(session, chat)
+        assert space.id is not None
+        if not _kept_or_held(session, space.id, message_id):
+            return FileResult(FileOutcome.NOT_KEPT)
+        if media_store.media_of(session, space.id, message_id) is not None:
+            return FileResult(FileOutcome.ALREADY)
+        community = space.community_id
+        if settings.quota_bytes is not None:
+            used = media_store.community_bytes(session, community)
+            shared = stored_path(settings.media_dir, community, prepared.sha256).is_file()
+            if not shared and used + len(prepared.data) > settings.quota_bytes:
+                return FileResult(FileOutcome.QUOTA)
+        stored = store(prepared, settings.media_dir, community)
+        media_store.add_media(
+            session,
+            Media(
+                community_id=community,
+                space_id=space.id,
+                platform_message_id=message_id,
+                kind=ref.kind,
+                mime=stored.mime,
+                size=stored.size,
+                width=stored.width,
+                height=stored.height,
+                duration=ref.duration,
+                sha256=stored.sha256,
+                has_thumbnail=stored.has_thumbnail,
+                file_name=ref.file_name,
+                stored_at=datetime.now(UTC),
+            ),
+        )
+    return FileResult(FileOutcome.STORED, stored.sha256)
+
+
+def remove_unused_files(archive: Archive) -> int:
+    """Delete every file (and thumbnail) under ``media_dir`` that no media row names, and any
+    half-written part file; returns how many files went. Called after every erasure."""
+    settings = archive.media
+    if settings is None or not settings.media_dir.is_dir():
+        return 0
+    removed = 0
+    with archive.db.write() as session:
+        # Under the lock, so no file is taken away between its write and its row's commit.
+        media_store.lock_media_files(session)
+        in_use = media_store.hashes_in_use(session)
+        for community in os.scandir(settings.media_dir):
+            if not community.is_dir():
+                continue
+            for root, _dirs, files in os.walk(community.path):
+                for name in files:
+                    digest = name.removesuffix(_THUMB_SUFFIX)
+                    if (community.name, digest) in in_use and not name.startswith("."):
+                        continue
+                    os.unlink(os.path.join(root, name))
+                    removed += 1
+                if root != community.path and not os.listdir(root):
+                    os.rmdir(root)
+    return removed
+
+
+def _kept_or_held(session: Session, space_id: int, message_id: str) -> bool:
+    return (
+        message_store.get_message(session, space_id, message_id) is not None
+        or message_store.get_held(session, space_id, message_id) is not None
+    )
