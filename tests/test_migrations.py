@@ -224,3 +224,28 @@ def test_sqlite_pragmas_are_on_for_every_pooled_connection(tmp_path: Any) -> Non
             )
     finally:
         db.close()
+
+
+def test_an_archive_from_before_media_opens_and_upgrades(
+    db_url: str, db: Database, segmenter: Segmenter
+) -> None:
+    """An archive at 0004 (the release before media files) keeps its messages through the
+    upgrade, gains the media table, and 0005 goes down again leaving the rest."""
+    assert upgrade(db, "0004") == (None, "0004")
+    before = Archive(db=db, segmenter=segmenter)
+    ensure_community(before, SETTINGS)
+    say(before, 1, Level.ALL)
+    ingest_message(before, message(1, 1, "新电梯的照片"))
+    assert "media" not in table_names(db)
+
+    archive = open_archive(db_url)
+    try:
+        assert current_revision(archive.db) == head_revision() == "0005"
+        assert "media" in table_names(archive.db)
+        assert [m.text for m in search(archive, SETTINGS.id, "电梯")] == ["新电梯的照片"]
+    finally:
+        archive.close()
+    command.downgrade(_alembic_config(db), "0004")
+    assert "media" not in table_names(db) and "message" in table_names(db)
+    upgrade(db)
+    assert "media" in table_names(db)
