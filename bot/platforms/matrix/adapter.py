@@ -28,6 +28,7 @@ import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DownloadError,
     EncryptionError,
     ErrorResponse,
     JoinError,
@@ -47,15 +48,18 @@ from nio import (
     WhoamiError,
 )
 from nio.crypto import ENCRYPTION_ENABLED
+from nio.crypto.attachments import decrypt_attachment
 
 from archiver.errors import ConfigError, StorageError
-from archiver.events import DeleteEvent, EditEvent, MessageEvent
+from archiver.events import DeleteEvent, EditEvent, MediaRef, MessageEvent
 from archiver.reactions import is_keep
 from archiver.stewards import Appointment, StewardReason
 from bot.app.config import MatrixConfig
+from bot.chat.media_queue import MediaQueue
 from bot.chat.messages import (
     ButtonResult,
     Incoming,
+    PlatformError,
     PlatformUnavailableError,
     Reaction,
     Reply,
@@ -117,6 +121,8 @@ class MatrixAdapter:
         self._bots: set[str] = set()
         # Set once the first sync is handled: the scheduled posts may go out from then on.
         self.ready = asyncio.Event()
+        # Files of kept messages download here, never in the event's own handling.
+        self.media = MediaQueue(router, self._fetch_file, self._send_all)
 
     # --- running ------------------------------------------------------------------------------
 
@@ -157,7 +163,11 @@ class MatrixAdapter:
                 return
             self.router.bot_usernames.setdefault(PLATFORM, "")
             log.info("matrix: syncing as %s", self.user_id)
-            await self._sync_loop(stop)
+            self.media.start()
+            try:
+                await self._sync_loop(stop)
+            finally:
+                await self.media.stop()
         finally:
             await self.client.close()
 
@@ -522,8 +532,16 @@ class MatrixAdapter:
             reply_to_is_bot=reply_to_is_bot,
             media_kind=media_kind,
             chat_title=self._title(room_id),
+            media=mx.media_ref(event),
         )
         await self._send_all(await self._call(self.router.on_message, incoming))
+        if incoming.private:
+            return
+        # After the text is settled: the queue fetches only what is kept or held.
+        if incoming.media is not None:
+            self.media.offer(incoming.chat, incoming.message_id, incoming.media)
+        if reply_to is not None and reply_to.media is not None:
+            self.media.offer(reply_to.chat, reply_to.message_id, reply_to.media)
 
     async def _on_edit(self, room_id: str, event: mx.Event) -> None:
         """An ``m.replace``: a new version of a kept (or held) message — only from its author,
@@ -586,6 +604,8 @@ class MatrixAdapter:
                 target=target,
             ),
         )
+        if target is not None and target.media is not None:
+            self.media.offer(room, target_id, target.media)  # kept or held by this tag?
         if not on_prompt:
             # A keep reaction: remembered, so that its redaction (which names only this
             # event) can take its tag back.
@@ -720,6 +740,26 @@ class MatrixAdapter:
                     mx.REACTION,
                     mx.reaction_content(event_id, button.emoji),
                 )
+
+    async def _fetch_file(self, ref: MediaRef) -> bytes:
+        """A file's bytes from the homeserver's media repository (authenticated media), and
+        for an encrypted room's attachment decrypted with the key its event carried (the
+        hash in the event is checked by the decryption)."""
+        answer = await self.client.download(mxc=ref.handle)
+        if isinstance(answer, DownloadError):
+            raise PlatformError(f"downloading a {ref.kind}: {answer.message}")
+        data = bytes(answer.body)
+        secret = ref.decryption
+        if secret is None:
+            return data
+        try:
+            return bytes(
+                decrypt_attachment(
+                    data, secret["key"]["k"], secret["hashes"]["sha256"], secret["iv"]
+                )
+            )
+        except (EncryptionError, KeyError, TypeError) as exc:
+            raise PlatformError(f"an encrypted {ref.kind} could not be decrypted: {exc}") from None
 
     async def _send_picture(self, room_id: str, picture: bytes) -> str:
         """Upload a PNG and send it as an ``m.image`` (the text follows as a notice).

@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from archiver.events import AccountRef, ChatRef, MessageEvent
+from archiver.events import AccountRef, ChatRef, MediaRef, MessageEvent
 from bot.chat.messages import Reply
 
 PLATFORM = "matrix"
@@ -132,6 +132,45 @@ def text_of(event: Event) -> tuple[str, str | None]:
     return caption, kind
 
 
+def media_ref(event: Event) -> MediaRef | None:
+    """The file an ``m.image``/``m.audio``/``m.video``/``m.file`` carries, to download by
+    its ``mxc://`` URL; for an encrypted room's attachment, with the key material of the
+    event's ``file`` object (decrypted after download). A voice message is an ``m.audio``
+    marked ``org.matrix.msc3245.voice``. Locations and stickers carry no file we keep."""
+    body = content(event)
+    kind = MEDIA_TYPES.get(str(body.get("msgtype")))
+    if kind is None or kind == "location":
+        return None
+    if kind == "audio" and (
+        "org.matrix.msc3245.voice" in body or "org.matrix.msc3245.voice.v2" in body
+    ):
+        kind = "voice"
+    encrypted = body.get("file")
+    decryption: dict[str, Any] | None = None
+    if isinstance(encrypted, dict):
+        url = encrypted.get("url")
+        decryption = encrypted
+    else:
+        url = body.get("url")
+    if not isinstance(url, str) or not url.startswith("mxc://"):
+        return None
+    found = body.get("info")
+    info: dict[str, Any] = found if isinstance(found, dict) else {}
+    size = info.get("size")
+    mime = info.get("mimetype")
+    duration = info.get("duration")  # milliseconds, in Matrix
+    name = body.get("filename") or body.get("body")
+    return MediaRef(
+        kind,
+        url,
+        size=size if isinstance(size, int) else None,
+        file_name=name if isinstance(name, str) and kind in ("document", "audio") else None,
+        mime=mime if isinstance(mime, str) else None,
+        duration=duration // 1000 if isinstance(duration, int) else None,
+        decryption=decryption,
+    )
+
+
 def latest_text(event: Event) -> tuple[str, str | None]:
     """Like ``text_of``, but the newest edit's text when the server bundled one
     (``unsigned["m.relations"]["m.replace"]``)."""
@@ -168,6 +207,7 @@ def message_event(room_id: str, event: Event, author_name: str | None) -> Messag
         author_name=author_name,
         reply_to=reply_target(event),
         media_kind=kind,
+        media=media_ref(event),
     )
 
 
