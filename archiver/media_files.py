@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 
 from sqlmodel import Session
 
@@ -27,6 +29,7 @@ from archiver.events import ChatRef, MediaRef
 from archiver.media import KINDS, prepare, store, stored_path
 from storage import media as media_store
 from storage import messages as message_store
+from storage.db import Database
 from storage.models import Media
 
 log = logging.getLogger(__name__)
@@ -167,6 +170,30 @@ def remove_unused_files(archive: Archive) -> int:
                 if root != community.path and not os.listdir(root):
                     os.rmdir(root)
     return removed
+
+
+def backup_files(archive: Archive, copy: Database, target: Path) -> int:
+    """Copy the files that the backed-up archive ``copy`` names into ``target``, in the same
+    layout as ``media_dir`` (``<community>/<xx>/<sha256>`` and thumbnails); returns how many.
+
+    Only what the copy's rows name: a file added after the copy was taken has no row there,
+    and one erased meanwhile is gone (its row went with it, from the next backup on)."""
+    settings = archive.media
+    if settings is None:
+        return 0
+    with copy.read() as session:
+        wanted = media_store.hashes_in_use(session)
+    copied = 0
+    for community, digest in sorted(wanted):
+        source = stored_path(settings.media_dir, community, digest)
+        for path in (source, source.with_name(digest + _THUMB_SUFFIX)):
+            if not path.is_file():
+                continue
+            destination = target / path.relative_to(settings.media_dir)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, destination)
+            copied += 1
+    return copied
 
 
 def _kept_or_held(session: Session, space_id: int, message_id: str) -> bool:

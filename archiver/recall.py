@@ -19,6 +19,7 @@ from archiver.errors import UnknownCommunityError
 from storage import communities
 from storage import messages as message_store
 from storage.search import (
+    FileInfo,
     MessageRow,
     first_message_at,
     message_rows,
@@ -40,6 +41,8 @@ class KeptMessage:
     text: str
     author: str | None  # None: anonymous ("a neighbour")
     tags: int
+    media_kind: str | None = None  # "photo", "voice", …: what the message carried
+    file: FileInfo | None = None  # the file kept with it, if any
 
     def to_json(self) -> dict[str, object]:
         """The ``--json`` form (stable keys)."""
@@ -51,6 +54,17 @@ class KeptMessage:
             "text": self.text,
             "author": self.author,
             "tags": self.tags,
+            "media_kind": self.media_kind,
+            "media": None
+            if self.file is None
+            else {
+                "kind": self.file.kind,
+                "mime": self.file.mime,
+                "size": self.file.size,
+                "sha256": self.file.sha256,
+                "width": self.file.width,
+                "height": self.file.height,
+            },
         }
 
 
@@ -75,6 +89,8 @@ def _shown(row: MessageRow, zone: ZoneInfo) -> KeptMessage:
         text=row.text,
         author=shown_name(row.attribution, row.author_name),
         tags=row.tag_count,
+        media_kind=row.media_kind,
+        file=row.file,
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    and_,
     bindparam,
     func,
     or_,
@@ -25,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col
 
-from storage.models import Consent, Message, Person, Space, Tag
+from storage.models import Consent, Media, Message, Person, Space, Tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,20 @@ class MessageRow:
     author_name: str | None
     attribution: str
     tag_count: int
+    media_kind: str | None = None
+    file: FileInfo | None = None  # the kept file, when the message has one
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """A kept message's file as outputs describe it (never its path: that is media_dir's)."""
+
+    kind: str
+    mime: str
+    size: int
+    sha256: str
+    width: int | None
+    height: int | None
 
 
 def tag_count() -> ColumnElement[int]:
@@ -69,16 +84,37 @@ def _rows_select() -> Select[*tuple[Any, ...]]:
             col(Person.display_name),
             col(Consent.attribution),
             tag_count().label("tag_count"),
+            col(Message.media_kind),
+            col(Media.kind),
+            col(Media.mime),
+            col(Media.size),
+            col(Media.sha256),
+            col(Media.width),
+            col(Media.height),
         )
         .join(Space, col(Space.id) == col(Message.space_id))
         .join(Person, col(Person.id) == col(Message.author_id))
         .join(Consent, col(Consent.person_id) == col(Message.author_id))
+        .outerjoin(
+            Media,
+            and_(
+                col(Media.space_id) == col(Message.space_id),
+                col(Media.platform_message_id) == col(Message.platform_message_id),
+            ),
+        )
     )
 
 
 def _to_rows(result: Sequence[tuple[object, ...]]) -> list[MessageRow]:
     rows = []
-    for mid, platform, chat, pmid, sent_at, body, author, name, attribution, tags in result:
+    for row in result:
+        mid, platform, chat, pmid, sent_at, body, author, name, attribution, tags = row[:10]
+        media_kind, kind, mime, size, digest, width, height = row[10:]
+        file = (
+            FileInfo(str(kind), str(mime), int(size), str(digest), width, height)  # type: ignore[call-overload, arg-type]
+            if kind is not None
+            else None
+        )
         rows.append(
             MessageRow(
                 id=int(mid),  # type: ignore[call-overload]
@@ -90,6 +126,8 @@ def _to_rows(result: Sequence[tuple[object, ...]]) -> list[MessageRow]:
                 author_name=name if isinstance(name, str) else None,
                 attribution=str(attribution),
                 tag_count=int(tags or 0),  # type: ignore[call-overload]
+                media_kind=media_kind if isinstance(media_kind, str) else None,
+                file=file,
             )
         )
     return rows

@@ -130,6 +130,8 @@ def test_search_json_and_text(imported: Path) -> None:
         "text",
         "author",
         "tags",
+        "media_kind",
+        "media",
     }
     assert results[0]["sent_at"].endswith("+08:00")
     text = run(imported, "search", "募捐", "--community", COMMUNITY)

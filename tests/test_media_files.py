@@ -151,3 +151,57 @@ def test_an_archive_without_media_settings_keeps_no_file(archive: Archive) -> No
     assert wants_file(archive, CHAT, kept, PHOTO).outcome is FileOutcome.OFF
     assert keep_file(archive, CHAT, kept, photo(), PHOTO).outcome is FileOutcome.OFF
     assert rows(archive, Media) == []
+
+
+def test_backup_copies_the_files_its_archive_copy_names(tmp_path: Path) -> None:
+    """``backup OUT`` (the CLI): the database to OUT, the files its rows name to OUT.media/
+    in media_dir's layout — and nothing that no row names."""
+    from typer.testing import CliRunner
+
+    from archiver.archive import open_archive
+    from archiver.community import ensure_community
+    from bot.cli.main import app
+    from tests.conftest import SETTINGS
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[storage]\nurl = "sqlite:///{tmp_path / "archive.db"}"\n\n'
+        f'[[communities]]\nid = "{COMMUNITY}"\nname = "阳光花园"\n'
+        'spaces = [{ platform = "telegram", chat = "-1001987654321" }]\n',
+        encoding="utf-8",
+    )
+    archive = open_archive(
+        f"sqlite:///{tmp_path / 'archive.db'}", media=MediaSettings(tmp_path / "media")
+    )
+    try:
+        ensure_community(archive, SETTINGS)
+        say(archive, 1, Level.ALL)
+        kept = kept_message(archive, 1)
+        assert keep_file(archive, CHAT, kept, photo(), PHOTO).outcome is FileOutcome.STORED
+    finally:
+        archive.close()
+    stray = tmp_path / "media" / COMMUNITY / "ff" / ("f" * 64)
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"no row names me")
+
+    target = tmp_path / "backups" / "copy.db"
+    result = CliRunner().invoke(app, ["--config", str(config), "backup", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "2 file(s)" in result.output
+    copied = sorted(
+        p.relative_to(target.with_name("copy.db.media"))
+        for p in files_under(target.with_name("copy.db.media"))
+    )
+    originals = sorted(
+        p.relative_to(tmp_path / "media") for p in files_under(tmp_path / "media") if p != stray
+    )
+    assert copied == originals and len(copied) == 2
+    for relative in copied:
+        original = (tmp_path / "media" / relative).read_bytes()
+        assert (target.with_name("copy.db.media") / relative).read_bytes() == original
+    again = CliRunner().invoke(app, ["--config", str(config), "backup", str(target)])
+    assert again.exit_code == 1 and "already exists" in again.output
+
+
+def files_under(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()]

@@ -115,6 +115,18 @@ ASK_BURST = 3
 ASK_WINDOW_S = 600.0
 
 
+# What a recalled message carried, shown before its text in search results and memories.
+MEDIA_MARKS = {
+    "photo": "📷",
+    "video": "🎬",
+    "video_note": "🎬",
+    "animation": "🎬",
+    "voice": "🎤",
+    "audio": "🎵",
+    "document": "📎",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
     """A parsed command: its name (lower-cased) and the rest of the line."""
@@ -290,6 +302,9 @@ class Router:
         body = " ".join(message.text.split())
         if len(body) > SNIPPET:
             body = body[:SNIPPET] + "…"
+        mark = MEDIA_MARKS.get(message.media_kind or "")
+        if mark:
+            body = f"{mark} {body}" if body else mark
         return self._t(
             settings,
             "result_line",

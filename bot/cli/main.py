@@ -650,12 +650,24 @@ def backup_command(
     ctx: typer.Context,
     target: Annotated[Path, typer.Argument(metavar="OUT", help="New file for the copy.")],
 ) -> None:
-    """Copy the SQLite archive safely, even while the bots run."""
+    """Copy the SQLite archive safely, even while the bots run, and its kept files into
+    OUT.media/ beside it (docs/media.md)."""
+    from archiver.media_files import backup_files
     from storage.backup import backup_sqlite
+    from storage.db import Database
 
     with _archive(ctx, migrate=False) as (_config, archive):
+        media = target.with_name(target.name + ".media")
+        if media.exists():
+            raise StorageError(f"{media} already exists; choose a new file name")
         size = backup_sqlite(archive.db, target)
-    out.print(f"backed up to {target} ({size:,} bytes)", markup=False)
+        copy = Database(f"sqlite:///{target}")
+        try:
+            files = backup_files(archive, copy, media)
+        finally:
+            copy.close()
+    where = f" and {files:,} file(s) to {media}" if files else ""
+    out.print(f"backed up to {target} ({size:,} bytes){where}", markup=False)
 
 
 @db_app.command("upgrade")
