@@ -36,13 +36,16 @@ from storage import communities
 from storage.digest import (
     StoryGrowth,
     WeekMessage,
+    WeekPhoto,
     first_kept_at,
     messages_between,
+    most_tagged_photo,
     stories_grown,
 )
 
 __all__ = [
     "Digest",
+    "DigestPhoto",
     "Highlight",
     "IsoWeek",
     "Keyword",
@@ -135,6 +138,27 @@ class Highlight:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestPhoto:
+    """The week's most-tagged photo: its message, stored file and caption."""
+
+    id: int
+    sha256: str
+    author: str | None  # None: anonymous ("a neighbour")
+    caption: str  # quoted like a highlight; "" when the photo had none
+    tags: int
+
+    def to_json(self) -> dict[str, object]:
+        """The ``--json`` form."""
+        return {
+            "id": self.id,
+            "sha256": self.sha256,
+            "author": self.author,
+            "caption": self.caption,
+            "tags": self.tags,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     """One community's week, as numbers and quotes — no sentences (see ``render``)."""
 
@@ -154,6 +178,7 @@ class Digest:
     stories: tuple[StoryGrowth, ...]  # stories with messages filed into them this week
     new_neighbours: int  # authors whose first kept message is in this week
     new_neighbour_names: tuple[str, ...]  # those of them who chose ``named``, oldest first
+    photo: DigestPhoto | None = None  # the week's most-tagged photo (at least one tag)
 
     @property
     def quiet(self) -> bool:
@@ -188,6 +213,7 @@ class Digest:
             "keywords": [k.to_json() for k in self.keywords],
             "stories": [{"name": s.name, "added": s.added, "total": s.total} for s in self.stories],
             "new_neighbour_names": list(self.new_neighbour_names),
+            "photo": None if self.photo is None else self.photo.to_json(),
         }
 
 
@@ -221,6 +247,7 @@ def build_digest(
         authors = sorted({row.author_id for row in rows})
         firsts = first_kept_at(session, community_id, authors) if rows else {}
         grown = stories_grown(session, community_id, start_utc, end_utc) if rows else []
+        photo = most_tagged_photo(session, community_id, start_utc, end_utc) if rows else None
         name, language, zone_name = community.name, community.language, community.timezone
 
     per_day = [0] * 7
@@ -249,6 +276,18 @@ def build_digest(
         stories=tuple(grown),
         new_neighbours=len(newcomers),
         new_neighbour_names=tuple(named[a] for _, a in newcomers if a in named),
+        photo=_photo(photo, rows),
+    )
+
+
+def _photo(photo: WeekPhoto | None, rows: Sequence[WeekMessage]) -> DigestPhoto | None:
+    if photo is None:
+        return None
+    row = next((r for r in rows if r.id == photo.message_id), None)
+    if row is None:  # pragma: no cover - read in the same transaction as the rows
+        return None
+    return DigestPhoto(
+        photo.message_id, photo.sha256, _shown_author(row), quote(row.text), photo.tag_count
     )
 
 

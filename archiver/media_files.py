@@ -172,6 +172,17 @@ def remove_unused_files(archive: Archive) -> int:
     return removed
 
 
+def read_file(archive: Archive, community_id: str, sha256: str) -> bytes | None:
+    """The stored (cleaned) bytes of a kept file, or None when this archive keeps no files or
+    the file is gone."""
+    if archive.media is None:
+        return None
+    try:
+        return stored_path(archive.media.media_dir, community_id, sha256).read_bytes()
+    except OSError:
+        return None
+
+
 def backup_files(archive: Archive, copy: Database, target: Path) -> int:
     """Copy the files that the backed-up archive ``copy`` names into ``target``, in the same
     layout as ``media_dir`` (``<community>/<xx>/<sha256>`` and thumbnails); returns how many.

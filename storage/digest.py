@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlmodel import Session, col
 
-from storage.models import Consent, Message, Person, Space, Story, Tag
+from storage.models import Consent, Media, Message, Person, Space, Story, Tag
 from storage.search import tag_count
 
 # Stay well below SQLite's limit on bound parameters in one statement.
@@ -109,6 +109,45 @@ def messages_between(
             tags,
         ) in session.execute(stmt)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class WeekPhoto:
+    """A kept photo of the week: its message and stored file."""
+
+    message_id: int
+    sha256: str
+    tag_count: int
+
+
+def most_tagged_photo(
+    session: Session, community_id: str, start: datetime, end: datetime
+) -> WeekPhoto | None:
+    """The kept photo sent in ``[start, end)`` that carries the most tags (at least one: a
+    photo nobody tagged is not the week's picture), the earliest of equals."""
+    tags = tag_count().label("tag_count")
+    stmt = (
+        select(col(Message.id), col(Media.sha256), tags)
+        .join(
+            Media,
+            and_(
+                col(Media.space_id) == col(Message.space_id),
+                col(Media.platform_message_id) == col(Message.platform_message_id),
+            ),
+        )
+        .where(
+            col(Message.community_id) == community_id,
+            col(Message.sent_at) >= start,
+            col(Message.sent_at) < end,
+            col(Media.kind) == "photo",
+        )
+        .order_by(tags.desc(), col(Message.sent_at), col(Message.id))
+        .limit(1)
+    )
+    found = session.execute(stmt).first()
+    if found is None or not found[2]:
+        return None
+    return WeekPhoto(int(found[0]), str(found[1]), int(found[2]))
 
 
 def first_kept_at(

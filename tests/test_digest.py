@@ -432,7 +432,9 @@ def test_json_shape(sample: Archive) -> None:
         "keywords",
         "stories",
         "new_neighbour_names",
+        "photo",
     ]
+    assert shape["photo"] is None, "the sample week has no photo"
     assert shape["start"] == "2026-11-16T00:00:00+08:00"
     assert json.loads(json.dumps(shape)) == shape
 

@@ -21,9 +21,11 @@ from archiver.archive import Archive, open_archive
 from archiver.community import ensure_community
 from archiver.consent import Actor, Attribution, Level, Method, set_attribution, set_level
 from archiver.digest import IsoWeek
-from archiver.events import AccountRef, ChatRef, MessageEvent, TagEvent, TagMethod
+from archiver.events import AccountRef, ChatRef, MediaRef, MessageEvent, TagEvent, TagMethod
 from archiver.forget import forget_message
 from archiver.ingest import ingest_message
+from archiver.media import MediaSettings
+from archiver.media_files import FileOutcome, keep_file, read_file
 from archiver.picture import find_cjk_font
 from archiver.posts import DIGEST, ON_THIS_DAY, status
 from archiver.preservation import tag_message
@@ -37,7 +39,9 @@ from sandbox.emulator import BotApiEmulator, Chat, User
 from sandbox.emulator.model import Message as TgMessage
 from storage.db import Database
 from storage.models import Community
+from tests.test_media import _jpeg_with_gps
 from tests.test_telegram import Room, shared_segmenter  # noqa: F401  (a fixture)
+from tests.test_telegram_media import GPS_POSITION
 
 COMMUNITY = "sunshine"
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -391,6 +395,48 @@ async def test_onthisday_post_on_an_empty_day_sends_nothing(setup: Setup) -> Non
     assert result.output.strip() == f"nothing to post for onthisday 2026-11-27 of {COMMUNITY}"
     assert setup.posts() == []
     assert status(setup.archive, COMMUNITY, ON_THIS_DAY, "2026-11-27") is None
+
+
+async def test_the_digest_and_on_this_day_post_residents_photos(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """The week's most-tagged photo follows the digest with its caption; a memory with a
+    photo is posted as that photo. What is sent is the stored, cleaned file — no GPS."""
+    setup.archive.media = MediaSettings(tmp_path / "media")  # the config's default media_dir
+    week = IsoWeek.containing(datetime.now(ZONE).date() - timedelta(days=7))
+    fill_week(setup, week)
+    at = datetime.combine(week.monday, datetime.min.time(), ZONE) + timedelta(hours=11)
+    bench = setup.keep(setup.bob, 6, "The new bench by the pond", at)
+    untagged = setup.keep(setup.alice, 7, "", at + timedelta(minutes=5))
+    for event in (bench, untagged):
+        result = keep_file(
+            setup.archive, setup.chat, event.message_id, _jpeg_with_gps(), MediaRef("photo", "f")
+        )
+        assert result.outcome is FileOutcome.STORED
+    setup.tag(setup.carol, bench)  # Carol said no to keeping her words, not to tagging
+    stored = read_file(setup.archive, COMMUNITY, result.sha256 or "")
+    assert stored is not None and GPS_POSITION not in stored
+
+    result = await cli(
+        "digest", "--community", COMMUNITY, "--week", str(week), "--post", config=setup.config_path
+    )
+    assert result.exit_code == 0, result.output
+    photo = setup.posts()[-1]
+    assert photo.photo and setup.emu.photo_bytes(photo) == stored
+    assert photo.caption == "📷 Photo of the week · Bob: The new bench by the pond"
+
+    # A year later, that day's memory is posted as its photo, the memories as the caption.
+    day = at.date().replace(year=at.year + 1)
+    result = await cli(
+        "onthisday", "--community", COMMUNITY, "--date", str(day), "--post",
+        config=setup.config_path,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    [memory] = memories(setup)
+    assert memory.photo and setup.emu.photo_bytes(memory) in {stored}
+    assert "The new bench by the pond" in memory.body
+    assert GPS_POSITION not in setup.emu.photo_bytes(memory)
+    assert_clean(memory.body)
 
 
 async def test_post_without_a_platform_is_one_line_error(setup: Setup, tmp_path: Path) -> None:

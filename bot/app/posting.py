@@ -23,6 +23,7 @@ from archiver.community import CommunitySettings, active_spaces
 from archiver.digest import IsoWeek, build_digest, render, weekdays
 from archiver.errors import CommunityMemoryError
 from archiver.events import ChatRef
+from archiver.media_files import read_file
 from archiver.posts import (
     DIGEST,
     ON_THIS_DAY,
@@ -69,6 +70,8 @@ class Content:
     text: str
     picture: bytes | None = None
     memory_ids: tuple[int, ...] = ()
+    # Residents' photos posted after the main post, each with its caption.
+    photos: tuple[tuple[bytes, str], ...] = ()
 
 
 class Poster:
@@ -134,6 +137,13 @@ class Poster:
                 failures.append(f"{chat.platform}:{chat.chat_id}: {why}")
                 continue
             delivered += 1
+            for photo, caption in content.photos:
+                try:
+                    await self.senders[chat.platform].send(
+                        Reply(chat=chat, text=caption, picture=photo)
+                    )
+                except PlatformError as exc:  # the post itself arrived: not a failure of it
+                    log.warning("%s %s: a photo was not delivered: %s", kind, period, exc)
         if not delivered:
             await asyncio.to_thread(release, self.archive, settings.id, kind, period)
             raise PostError(settings.id, kind, period, "; ".join(failures))
@@ -162,7 +172,17 @@ def digest_content(archive: Archive, settings: CommunitySettings, week: IsoWeek)
         return None
     say = functools.partial(text, settings.language)
     picture = None if digest.quiet else render_picture(digest, weekdays=weekdays(say))
-    return Content(DIGEST, digest_period(week), render(digest, say), picture)
+    photos: tuple[tuple[bytes, str], ...] = ()
+    if digest.photo is not None:
+        data = read_file(archive, settings.id, digest.photo.sha256)
+        author = digest.photo.author or say("neighbour")
+        caption = (
+            say("digest_photo", author=author, caption=digest.photo.caption)
+            if digest.photo.caption
+            else say("digest_photo_bare", author=author)
+        )
+        photos = ((data, caption),) if data is not None else ()
+    return Content(DIGEST, digest_period(week), render(digest, say), picture, photos=photos)
 
 
 def memories_content(
@@ -180,9 +200,21 @@ def memories_content(
     if memories is None:
         return None
     say = functools.partial(text, settings.language)
+    # A memory with a photo is posted as that photo, the memories as its caption.
+    photo = next(
+        (
+            data
+            for m in memories.messages
+            if m.file is not None and m.file.kind == "photo"
+            for data in [read_file(archive, settings.id, m.file.sha256)]
+            if data is not None
+        ),
+        None,
+    )
     return Content(
         ON_THIS_DAY,
         day_period(day),
         render_memories(memories, say),
+        picture=photo,
         memory_ids=tuple(memories.message_ids),
     )

@@ -73,9 +73,10 @@ class Reply:
     with that account instead, then ``confirmation`` in ``chat`` — or ``fallback`` there if
     the person cannot be written to privately (never started the bot).
 
-    ``picture`` (PNG bytes) goes with the text, as the scheduled digest does: Telegram sends a
-    photo with the text as its caption (up to 1,024 characters, the rest as a message of its
-    own); Matrix uploads an ``m.image`` and sends the text as an ``m.notice``."""
+    ``picture`` (PNG or JPEG bytes: the digest's picture, a resident's kept photo) goes with
+    the text: Telegram sends a photo with the text as its caption (up to 1,024 characters, the
+    rest as a message of its own); Matrix uploads an ``m.image`` and sends the text as an
+    ``m.notice``."""
 
     chat: ChatRef
     text: str

@@ -32,6 +32,8 @@ TEXTS: dict[str, str] = {
     "digest_highlights": "✨ Highlights",
     "digest_highlight": "• {author}: “{quote}” 📌{tags}",
     "digest_media_only": "(a photo or a file)",
+    "digest_photo": "📷 Photo of the week · {author}: {caption}",
+    "digest_photo_bare": "📷 Photo of the week · {author}",
     "digest_words": "🔤 Words of the week: {words}",
     "digest_stories": "📚 Stories that grew: {stories}",
     "digest_story": "{name} (+{added})",

@@ -32,6 +32,8 @@ TEXTS: dict[str, str] = {
     "digest_highlights": "✨ 本周精选",
     "digest_highlight": "• {author}：“{quote}” 📌{tags}",
     "digest_media_only": "（一张图片或一个文件）",
+    "digest_photo": "📷 本周照片 · {author}：{caption}",
+    "digest_photo_bare": "📷 本周照片 · {author}",
     "digest_words": "🔤 本周热词：{words}",
     "digest_stories": "📚 故事有了新篇章：{stories}",
     "digest_story": "{name}（+{added}）",

@@ -52,6 +52,7 @@ from nio.crypto.attachments import decrypt_attachment
 
 from archiver.errors import ConfigError, StorageError
 from archiver.events import DeleteEvent, EditEvent, MediaRef, MessageEvent
+from archiver.media import sniff_mime
 from archiver.reactions import is_keep
 from archiver.stewards import Appointment, StewardReason
 from bot.app.config import MatrixConfig
@@ -80,7 +81,7 @@ SEND_ATTEMPTS = 5
 SEEN_EVENTS = 5000
 MAX_BACKOFF = 30.0
 ANSWER_EMOJI = {YES, TAGGED, NO}
-PICTURE_NAME = "digest.png"
+PICTURE_NAMES = {"image/png": "digest.png", "image/jpeg": "photo.jpg"}
 
 T = TypeVar("T")
 
@@ -762,31 +763,34 @@ class MatrixAdapter:
             raise PlatformError(f"an encrypted {ref.kind} could not be decrypted: {exc}") from None
 
     async def _send_picture(self, room_id: str, picture: bytes) -> str:
-        """Upload a PNG and send it as an ``m.image`` (the text follows as a notice).
+        """Upload a picture (the digest's PNG, a resident's kept JPEG photo) and send it as
+        an ``m.image`` (the text follows as a notice).
 
         Raises:
             MatrixUnavailableError: the homeserver refused the upload.
         """
+        mime = sniff_mime(picture)
+        name = PICTURE_NAMES.get(mime, "picture")
         room = self.client.rooms.get(room_id)
         encrypt = bool(self.client.olm and room is not None and room.encrypted)
         answer, keys = await self.client.upload(
             io.BytesIO(picture),
-            content_type="image/png",
-            filename=PICTURE_NAME,
+            content_type=mime,
+            filename=name,
             encrypt=encrypt,
             filesize=len(picture),
         )
         if isinstance(answer, UploadError):
             raise MatrixUnavailableError(f"uploading a picture: {answer}")
-        width, height = mx.png_size(picture)
+        width, height = mx.image_size(picture)
         body: dict[str, Any] = {
             "msgtype": "m.image",
-            "body": PICTURE_NAME,
-            "info": {"mimetype": "image/png", "size": len(picture), "w": width, "h": height},
+            "body": name,
+            "info": {"mimetype": mime, "size": len(picture), "w": width, "h": height},
         }
         if encrypt and keys:
             # An encrypted room gets an encrypted file: its key travels in the (encrypted) event.
-            body["file"] = {"url": answer.content_uri, "mimetype": "image/png", **keys}
+            body["file"] = {"url": answer.content_uri, "mimetype": mime, **keys}
         else:
             body["url"] = answer.content_uri
         return await self._send_event(room_id, mx.MESSAGE, body)

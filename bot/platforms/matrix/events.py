@@ -8,6 +8,7 @@ without a client — and tested without a server.
 from __future__ import annotations
 
 import html
+import io
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -296,8 +297,12 @@ def bare(emoji: str) -> str:
     return emoji.replace("\ufe0f", "").replace("\ufe0e", "")
 
 
-def png_size(picture: bytes) -> tuple[int, int]:
-    """A PNG's width and height, from its IHDR chunk (0, 0 if it is not a PNG)."""
-    if len(picture) < 24 or not picture.startswith(b"\x89PNG\r\n\x1a\n"):
+def image_size(picture: bytes) -> tuple[int, int]:
+    """An image's width and height (0, 0 if it cannot be read as one)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(picture)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError):
         return 0, 0
-    return int.from_bytes(picture[16:20], "big"), int.from_bytes(picture[20:24], "big")
