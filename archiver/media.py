@@ -122,8 +122,14 @@ def sniff_mime(data: bytes) -> str:
     return "application/octet-stream"
 
 
-def prepare(data: bytes, kind: str, *, max_size: int | None = None) -> PreparedMedia:
+def prepare(
+    data: bytes, kind: str, *, max_size: int | None = None, keep_if_clean: bool = False
+) -> PreparedMedia:
     """Check the size limit, strip image metadata by re-encoding, hash, and make a thumbnail.
+
+    With ``keep_if_clean`` an image that carries no metadata at all is kept byte for byte
+    (an import of our own export: re-encoding a JPEG would change it, and its hash); one that
+    carries any is re-encoded like every other.
 
     Raises ``MediaTooLarge`` over ``max_size`` (checked on the bytes received, before any work)
     and ``ValueError`` for an image that cannot be decoded — such a file is never kept as is.
@@ -136,7 +142,7 @@ def prepare(data: bytes, kind: str, *, max_size: int | None = None) -> PreparedM
     width = height = None
     thumbnail = None
     if mime in _REENCODE:
-        data, width, height, thumbnail = _clean_image(data, _REENCODE[mime])
+        data, width, height, thumbnail = _clean_image(data, _REENCODE[mime], keep_if_clean)
     return PreparedMedia(
         data=data,
         kind=kind,
@@ -148,9 +154,32 @@ def prepare(data: bytes, kind: str, *, max_size: int | None = None) -> PreparedM
     )
 
 
-def _clean_image(data: bytes, fmt: str) -> tuple[bytes, int, int, bytes]:
+# What Pillow reports of a file that holds pixels and how to lay them out, and nothing about
+# who, where or with what it was taken (our own re-encoded files carry only these).
+_HARMLESS_INFO = frozenset(
+    {
+        "jfif", "jfif_version", "jfif_unit", "jfif_density", "dpi", "progressive",
+        "progression", "adobe", "adobe_transform", "transparency", "gamma", "duration", "loop",
+        "background", "version", "aspect", "interlace", "srgb", "lossless",
+    }
+)  # fmt: skip
+
+
+def _clean_image(data: bytes, fmt: str, keep_if_clean: bool) -> tuple[bytes, int, int, bytes]:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    if keep_if_clean:
+        try:
+            with Image.open(io.BytesIO(data)) as opened:
+                opened.load()
+                if set(opened.info) <= _HARMLESS_INFO and not opened.getexif():
+                    thumb = opened.convert("RGB")
+                    thumb.thumbnail(THUMBNAIL_SIZE)
+                    out = io.BytesIO()
+                    thumb.save(out, "JPEG", quality=80)
+                    return data, opened.width, opened.height, out.getvalue()
+        except (UnidentifiedImageError, OSError) as error:
+            raise ValueError(f"unreadable image: {error}") from error
     try:
         with Image.open(io.BytesIO(data)) as original:
             # Apply the EXIF rotation to the pixels first, since the tag itself will be dropped.

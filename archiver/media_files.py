@@ -91,12 +91,19 @@ def wants_file(archive: Archive, chat: ChatRef, message_id: str, ref: MediaRef) 
 
 
 def keep_file(
-    archive: Archive, chat: ChatRef, message_id: str, data: bytes, ref: MediaRef
+    archive: Archive,
+    chat: ChatRef,
+    message_id: str,
+    data: bytes,
+    ref: MediaRef,
+    *,
+    keep_if_clean: bool = False,
 ) -> FileResult:
     """Keep ``data`` as the file of this kept or held message (see the module doc).
 
     The bytes are checked against the kind's limit before any work and never written as
-    they came: only what ``prepare`` returns (an image re-encoded without its metadata)."""
+    they came: only what ``prepare`` returns (an image re-encoded without its metadata — or,
+    with ``keep_if_clean``, an image that carries none kept as it is: our own export's)."""
     settings = archive.media
     if settings is None:
         return FileResult(FileOutcome.OFF)
@@ -106,7 +113,7 @@ def keep_file(
     if limit is not None and len(data) > limit:
         return FileResult(FileOutcome.TOO_LARGE)
     try:
-        prepared = prepare(data, ref.kind)
+        prepared = prepare(data, ref.kind, keep_if_clean=keep_if_clean)
     except ValueError as exc:
         log.info("a %s was not kept: %s", ref.kind, exc)
         return FileResult(FileOutcome.UNREADABLE)

@@ -91,3 +91,13 @@ def test_over_the_size_limit_nothing_is_written(tmp_path: Path) -> None:
 def test_an_undecodable_image_is_refused_not_kept() -> None:
     with pytest.raises(ValueError, match="unreadable image"):
         media.prepare(b"\xff\xd8\xff" + b"\x00" * 50, "photo")
+
+
+def test_an_exported_clean_image_is_kept_as_is_and_a_dirty_one_still_cleaned() -> None:
+    cleaned = media.prepare(_jpeg_with_gps(), "photo")
+    again = media.prepare(cleaned.data, "photo", keep_if_clean=True)
+    assert again.data == cleaned.data and again.sha256 == cleaned.sha256
+    assert again.thumbnail is not None
+    dirty = media.prepare(_jpeg_with_gps(), "photo", keep_if_clean=True)
+    for leak in (SERIAL, OWNER, b"Exif\x00\x00", b"xmpmeta"):
+        assert leak not in dirty.data

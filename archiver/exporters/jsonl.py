@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,8 +32,10 @@ from archiver.archive import Archive
 from archiver.consent_policy import Level, keeps_name
 from archiver.errors import CommunityMemoryError, UnknownCommunityError
 from storage import communities, dump, people
+from storage import media as media_store
 from storage import stewards as steward_store
 from storage.dump import as_utc, as_utc_or_none
+from storage.models import Media
 
 SCHEMA = 1
 PAGE_SIZE = 2000
@@ -57,6 +60,8 @@ class ExportReport:
     posts: int = 0
     stewards: int = 0
     bytes: int = 0
+    files: int = 0  # messages' files copied to the --media folder
+    files_missing: int = 0  # named by a message but not found under media_dir
 
     @property
     def lines(self) -> int:
@@ -81,6 +86,8 @@ class ExportReport:
             f"{self.people} people, {self.consent_events} consent entries, {self.posts} posts, "
             f"{self.stewards} stewards "
             f"({self.lines} lines, {self.bytes:,} bytes)"
+            + (f"; {self.files} files copied" if self.files else "")
+            + (f"; {self.files_missing} files missing from media_dir" if self.files_missing else "")
         )
 
     def to_json(self) -> dict[str, object]:
@@ -99,6 +106,8 @@ class ExportReport:
             "posts": self.posts,
             "stewards": self.stewards,
             "bytes": self.bytes,
+            "files": self.files,
+            "files_missing": self.files_missing,
         }
 
 
@@ -119,14 +128,18 @@ def export_jsonl(
     overwrite: bool = False,
     progress: Progress | None = None,
     page_size: int = PAGE_SIZE,
+    media: Path | None = None,
 ) -> ExportReport:
-    """Write the community's archive to ``out`` (see the module docstring).
+    """Write the community's archive to ``out`` (see the module docstring), and with
+    ``media`` the files its messages name into that folder (``<xx>/<sha256>``).
 
     Refuses an existing ``out`` unless ``overwrite``; raises ``UnknownCommunityError`` for a
     community the archive lacks and ``CommunityMemoryError`` when the file cannot be written.
     """
     out = Path(out)
     _check_target(out, overwrite=overwrite)
+    if media is not None and archive.media is None:
+        raise CommunityMemoryError("--media: this archive keeps no files ([media] keep = false)")
     report = ExportReport(path=out, community_id=community_id)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
@@ -137,10 +150,14 @@ def export_jsonl(
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             with archive.db.read() as session:
                 dump.begin_snapshot(session)
-                _Writer(session, community_id, handle.write, report, progress, page_size).run()
+                writer = _Writer(session, community_id, handle.write, report, progress, page_size)
+                writer.run()
             handle.flush()
             os.fsync(handle.fileno())
         report.bytes = tmp.stat().st_size
+        if media is not None and archive.media is not None:
+            source = archive.media.media_dir / community_id
+            report.files, report.files_missing = _copy_files(writer.hashes, source, media)
         _publish(tmp, out, overwrite=overwrite)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -149,6 +166,25 @@ def export_jsonl(
         tmp.unlink(missing_ok=True)
         raise
     return report
+
+
+def _copy_files(hashes: set[str], source: Path, target: Path) -> tuple[int, int]:
+    """Copy each file (not its thumbnail: an import makes its own) as ``<xx>/<sha256>``;
+    (copied, missing). A file already there with the right name is the same file."""
+    copied = missing = 0
+    for digest in sorted(hashes):
+        path = source / digest[:2] / digest
+        destination = target / digest[:2] / digest
+        if destination.is_file():
+            copied += 1
+            continue
+        if not path.is_file():
+            missing += 1
+            continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, destination)
+        copied += 1
+    return copied, missing
 
 
 def _check_target(out: Path, *, overwrite: bool) -> None:
@@ -206,6 +242,19 @@ def _time_or_none(moment: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def _media_line(file: Media) -> dict[str, object]:
+    return {
+        "sha256": file.sha256,
+        "kind": file.kind,
+        "mime": file.mime,
+        "size": file.size,
+        "width": file.width,
+        "height": file.height,
+        "duration": file.duration,
+        "file_name": file.file_name,
+    }
+
+
 class _Writer:
     """Writes the lines of one export, type by type, counting them in the report."""
 
@@ -225,6 +274,7 @@ class _Writer:
         self.progress = progress
         self.page_size = page_size
         self.space_keys: dict[int, str] = {}
+        self.hashes: set[str] = set()  # the files the messages name
 
     def line(self, record: dict[str, Any]) -> None:
         self._write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
@@ -350,7 +400,11 @@ class _Writer:
                 tags.setdefault(tag.message_id, []).append(tag.tag_id)
                 if tag.story_id is not None:
                     stories.setdefault(tag.message_id, set()).add(tag.story_id)
+            files = media_store.media_by_message(self.session, [m.id for m in page])
             for message in page:
+                file = files.get(message.id)
+                if file is not None:
+                    self.hashes.add(file.sha256)
                 self.line(
                     {
                         "type": "message",
@@ -363,6 +417,7 @@ class _Writer:
                         "text": message.text,
                         "reply_to": message.reply_to,
                         "media_kind": message.media_kind,
+                        "media": None if file is None else _media_line(file),
                         "tags": tags.get(message.id, []),
                         "story_ids": sorted(stories.get(message.id, ())),
                         "source": message.source,

@@ -22,6 +22,7 @@ never resurrects what the archive erased: a message (or tag) whose author (or ta
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,8 +34,9 @@ from sqlmodel import Session
 from archiver.archive import Archive
 from archiver.consent_policy import Level, keeps_name
 from archiver.errors import CommunityMemoryError
-from archiver.events import AccountRef
+from archiver.events import AccountRef, ChatRef, MediaRef
 from archiver.importers.jsonl_check import Checker, Plan, check_file, scan
+from archiver.media_files import FileOutcome, keep_file
 from storage import communities, dump, people
 from storage import messages as message_store
 from storage import stewards as steward_store
@@ -68,6 +70,11 @@ class JsonlImportReport:
     tags: int = 0
     posts: int = 0
     stewards: int = 0
+    files: int = 0  # messages' files restored (or there already)
+    files_missing: int = 0  # named by a message, not in the --media folder
+    files_bad: int = 0  # their bytes do not match the hash the file names: not restored
+    files_refused: int = 0  # over this archive's limits or quota, or not an image
+    files_without_folder: int = 0  # named by messages, but no --media folder was given
 
     @property
     def added(self) -> int:
@@ -99,8 +106,27 @@ class JsonlImportReport:
             f"{self.message_versions} earlier versions, {self.tags} tags, {self.stories} stories, "
             f"{self.people} new people ({self.people_matched} known), "
             f"{self.consent_events} consent entries ({self.consent_events_matched} known), "
-            f"{self.posts} posts, {self.stewards} stewards"
+            f"{self.posts} posts, {self.stewards} stewards" + self._files_summary()
         )
+
+    def _files_summary(self) -> str:
+        if self.files_without_folder:
+            return (
+                f"; {self.files_without_folder} files not restored: give the folder that "
+                "`export jsonl --media DIR` wrote as --media DIR"
+            )
+        if not (self.files or self.files_missing or self.files_bad or self.files_refused):
+            return ""
+        problems = [
+            f"{count} {what}"
+            for count, what in (
+                (self.files_missing, "missing"),
+                (self.files_bad, "not matching their hash"),
+                (self.files_refused, "over this archive's limits"),
+            )
+            if count
+        ]
+        return f"; {self.files} files" + (f" ({', '.join(problems)})" if problems else "")
 
     def to_json(self) -> dict[str, object]:
         """The ``--json`` form."""
@@ -121,6 +147,11 @@ class JsonlImportReport:
             "tags": self.tags,
             "posts": self.posts,
             "stewards": self.stewards,
+            "files": self.files,
+            "files_missing": self.files_missing,
+            "files_bad": self.files_bad,
+            "files_refused": self.files_refused,
+            "files_without_folder": self.files_without_folder,
             "added": self.added,
         }
 
@@ -147,6 +178,7 @@ def import_jsonl(
     community_id: str | None = None,
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
+    media: Path | None = None,
 ) -> JsonlImportReport:
     """Restore an export into the archive, as ``community_id`` if given (else the file's id);
     see the module docstring. ``ImportFormatError`` names the file and line of a bad file,
@@ -161,7 +193,7 @@ def import_jsonl(
     _unchanged(path, before)
     with archive.db.write() as session:
         ids = _restore_setup(session, plan, target, report)
-    writer = _BatchWriter(archive, target, ids, report, progress, batch_size)
+    writer = _BatchWriter(archive, target, ids, report, progress, batch_size, media)
     for kind, values in scan(path, Checker()):
         writer.add(kind, values)
     writer.flush()
@@ -487,7 +519,9 @@ class _BatchWriter:
         report: JsonlImportReport,
         progress: Progress | None,
         batch_size: int,
+        media: Path | None = None,
     ) -> None:
+        self.media = media
         self.archive = archive
         self.community_id = community_id
         self.ids = ids
@@ -519,10 +553,48 @@ class _BatchWriter:
             else:
                 self._tags(session)
         if self.kind == "message":
+            self._files()
             self.handled += len(self.pending)
             if self.progress:
                 self.progress(self.handled)
         self.pending = []
+
+    def _files(self) -> None:
+        """The committed batch's files, from the ``--media`` folder: each checked against
+        the hash its line names, then kept like a live file (consent, limits, metadata) —
+        an image that carries no metadata byte for byte, so the round trip keeps the hash."""
+        for values in self.pending:
+            file = values.get("media")
+            if file is None:
+                continue
+            if self.media is None:
+                self.report.files_without_folder += 1
+                continue
+            digest = file["sha256"]
+            try:
+                data = (self.media / digest[:2] / digest).read_bytes()
+            except OSError:
+                self.report.files_missing += 1
+                continue
+            if hashlib.sha256(data).hexdigest() != digest:
+                self.report.files_bad += 1
+                continue
+            platform, _, chat_id = values["space"].partition(":")
+            ref = MediaRef(
+                file["kind"], digest, file_name=file["file_name"], duration=file["duration"]
+            )
+            result = keep_file(
+                self.archive,
+                ChatRef(platform, chat_id),
+                values["platform_message_id"],
+                data,
+                ref,
+                keep_if_clean=True,
+            )
+            if result.outcome in (FileOutcome.STORED, FileOutcome.ALREADY):
+                self.report.files += 1
+            elif result.outcome is not FileOutcome.NOT_KEPT:  # forgotten here: not restored
+                self.report.files_refused += 1
 
     def _platform_ids(self) -> dict[int, list[str]]:
         """``space id → platform message ids`` of the pending lines, for one query per space."""

@@ -9,6 +9,7 @@ refused with its file name and line number. ``check_file`` returns the ``Plan`` 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from archiver.consent import Attribution, Level
 from archiver.errors import CommunityMemoryError, ImportFormatError
 from archiver.events import PLATFORMS, AccountRef
+from archiver.media import KINDS
 from archiver.stewards import StewardReason
 
 SCHEMA = 1
@@ -120,6 +122,8 @@ _SPECS: dict[str, dict[str, _Key]] = {
         "reply_to": _opt("str", max_len=64),
         "edited_at": _opt("time"),
         "media_kind": _opt("str", max_len=32),
+        # Added within schema 1 (optional: older files have none, older readers ignore it).
+        "media": _opt("media"),
         "tags": _opt("ints"),
         "story_ids": _opt("ints"),
         "kept_at": _opt("time"),
@@ -199,10 +203,36 @@ def _value(kind: str, name: str, key: _Key, value: Any) -> Any:
         ):
             raise _LineError(f"{kind}: {name!r} must be a list of integers")
         return value
+    if key.kind == "media":
+        return _media(kind, name, value)
     assert key.kind == "strs"
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _LineError(f"{kind}: {name!r} must be a list of strings")
     return value
+
+
+def _media(kind: str, name: str, value: Any) -> dict[str, Any]:
+    """A message's file: its hash, kind and what the archive records about it."""
+    if not isinstance(value, dict):
+        raise _LineError(f"{kind}: {name!r} must be an object or null")
+    digest = value.get("sha256")
+    if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise _LineError(f"{kind}: {name}.sha256 must be 64 lower-case hex digits")
+    if value.get("kind") not in KINDS:
+        raise _LineError(f"{kind}: {name}.kind must be one of {', '.join(KINDS)}")
+    for number in ("size", "width", "height", "duration"):
+        found = value.get(number)
+        if found is not None and (not isinstance(found, int) or isinstance(found, bool)):
+            raise _LineError(f"{kind}: {name}.{number} must be an integer or null")
+    file_name = value.get("file_name")
+    if file_name is not None and (not isinstance(file_name, str) or len(file_name) > 255):
+        raise _LineError(f"{kind}: {name}.file_name must be a string of at most 255 characters")
+    return {
+        "sha256": digest,
+        "kind": value["kind"],
+        "duration": value.get("duration"),
+        "file_name": file_name,
+    }
 
 
 def _clean(kind: str, record: dict[str, Any]) -> dict[str, Any]:

@@ -221,6 +221,13 @@ def import_command(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    media: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="jsonl: the folder `export jsonl --media DIR` wrote, to restore the files.",
+        ),
+    ] = None,
 ) -> None:
     """Import a chat export. Only messages whose authors consented are kept."""
     if fmt in (ImportFormat.element, ImportFormat.wechat):
@@ -242,7 +249,7 @@ def import_command(
 
     with _archive(ctx, migrate=True) as (config, archive):
         if fmt is ImportFormat.jsonl:
-            _import_jsonl(archive, file, community, as_json)
+            _import_jsonl(archive, file, community, as_json, media)
             return
         if community is None:
             raise CommunityMemoryError("import telegram needs --community ID")
@@ -307,11 +314,15 @@ def _ensure_for_import(config: Config, archive: Archive, community_id: str) -> b
         return True
 
 
-def _import_jsonl(archive: Archive, file: Path, community: str | None, as_json: bool) -> None:
+def _import_jsonl(
+    archive: Archive, file: Path, community: str | None, as_json: bool, media: Path | None
+) -> None:
     from archiver.importers.jsonl import import_jsonl
 
+    if media is not None and not media.is_dir():
+        raise CommunityMemoryError(f"--media {media}: no such folder")
     with _progress(f"importing {file.name}", None) as progress:
-        report = import_jsonl(archive, file, community_id=community, progress=progress)
+        report = import_jsonl(archive, file, community_id=community, progress=progress, media=media)
     if as_json:
         _print_json(report.to_json())
     else:
@@ -331,10 +342,18 @@ def export_command(
         bool,
         typer.Option(help="jsonl: replace OUT; site: write into a folder that holds other files."),
     ] = False,
+    media: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR", help="jsonl: also copy the messages' files into DIR (<xx>/<sha256>)."
+        ),
+    ] = None,
 ) -> None:
     """Export a community's archive: JSON Lines, or the archive website (a folder)."""
     with _archive(ctx, migrate=False) as (config, archive):
         _settings(config, archive, community)
+        if media is not None and fmt is not ExportFormat.jsonl:
+            raise CommunityMemoryError("--media goes with export jsonl")
         if fmt is ExportFormat.site:
             from archiver.site.build import build_site
 
@@ -345,7 +364,7 @@ def export_command(
 
         with _progress(f"exporting {community}", None) as progress:
             report = export_jsonl(
-                archive, community, target, overwrite=overwrite, progress=progress
+                archive, community, target, overwrite=overwrite, progress=progress, media=media
             )
         out.print(report.summary(), markup=False)
 
