@@ -28,8 +28,11 @@ __all__ = [
     "MediaTooLarge",
     "PreparedMedia",
     "StoredMedia",
+    "discard",
+    "place",
     "prepare",
     "sniff_mime",
+    "stage",
     "store",
     "stored_path",
     "thumbnail_path",
@@ -38,6 +41,7 @@ __all__ = [
 KINDS = ("photo", "voice", "audio", "video", "video_note", "document", "animation")
 
 THUMBNAIL_SIZE = (320, 320)
+PART_PREFIX = ".part-"  # a file being written: renamed to its hash once its row commits
 
 # Magic numbers of the formats residents send; the name a platform gives a file is not trusted.
 _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
@@ -215,15 +219,45 @@ def thumbnail_path(media_dir: Path, community: str, sha256: str) -> Path:
     return media_dir / community / sha256[:2] / f"{sha256}.thumb.jpg"
 
 
-def store(prepared: PreparedMedia, media_dir: Path, community: str) -> StoredMedia:
-    """Write the prepared bytes (and thumbnail) once; an existing copy is reused as is."""
-    path = stored_path(media_dir, community, prepared.sha256)
-    if not path.exists():
-        _write_atomic(path, prepared.data)
+@dataclass(frozen=True)
+class StagedMedia:
+    """Prepared bytes written under temporary names beside their final place: ``place``
+    renames them in (instant), ``discard`` removes them."""
+
+    prepared: PreparedMedia
+    media_dir: Path
+    community: str
+    parts: tuple[tuple[Path, Path], ...]  # (temporary file, final path)
+
+
+def stage(prepared: PreparedMedia, media_dir: Path, community: str) -> StagedMedia:
+    """Write the file and its thumbnail under temporary ``.part-…`` names in their folder —
+    the slow part of storing a large file, done before any database transaction."""
+    targets = [(stored_path(media_dir, community, prepared.sha256), prepared.data)]
     if prepared.thumbnail is not None:
-        thumb = thumbnail_path(media_dir, community, prepared.sha256)
-        if not thumb.exists():
-            _write_atomic(thumb, prepared.thumbnail)
+        targets.append((thumbnail_path(media_dir, community, prepared.sha256), prepared.thumbnail))
+    parts = []
+    try:
+        for final, data in targets:
+            if final.exists():  # the same content is stored already: nothing to write
+                continue
+            parts.append((_write_part(final.parent, data), final))
+    except BaseException:
+        for part, _final in parts:
+            part.unlink(missing_ok=True)
+        raise
+    return StagedMedia(prepared, media_dir, community, tuple(parts))
+
+
+def place(staged: StagedMedia) -> StoredMedia:
+    """Rename the staged files into place (a copy already there is kept as it is)."""
+    for part, final in staged.parts:
+        if final.exists():
+            part.unlink(missing_ok=True)
+        else:
+            os.replace(part, final)
+    prepared = staged.prepared
+    path = stored_path(staged.media_dir, staged.community, prepared.sha256)
     return StoredMedia(
         sha256=prepared.sha256,
         kind=prepared.kind,
@@ -231,19 +265,30 @@ def store(prepared: PreparedMedia, media_dir: Path, community: str) -> StoredMed
         size=len(prepared.data),
         width=prepared.width,
         height=prepared.height,
-        path=str(path.relative_to(media_dir / community)),
+        path=str(path.relative_to(staged.media_dir / staged.community)),
         has_thumbnail=prepared.thumbnail is not None,
     )
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    # A crash mid-write must not leave a half file under the name of a whole one's hash.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+def discard(staged: StagedMedia) -> None:
+    """Remove what ``stage`` wrote (the file was not kept after all)."""
+    for part, _final in staged.parts:
+        part.unlink(missing_ok=True)
+
+
+def store(prepared: PreparedMedia, media_dir: Path, community: str) -> StoredMedia:
+    """Write the prepared bytes (and thumbnail) once; an existing copy is reused as is."""
+    return place(stage(prepared, media_dir, community))
+
+
+def _write_part(folder: Path, data: bytes) -> Path:
+    # Never half a file under the name of a whole one's hash: written aside, renamed in.
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=PART_PREFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return Path(tmp)

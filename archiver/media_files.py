@@ -8,7 +8,9 @@ their hash and records the row, all in one write transaction. Every erasure (``f
 ``unkeep``, a refused or expired held message) deletes the rows with the messages and then
 calls ``remove_unused_files``, which deletes every file no row names any more: so a forgotten
 photo leaves no file and no thumbnail, and a crash between a file's write and its row's
-commit leaves nothing that the next erasure does not clear.
+commit leaves nothing that the next erasure does not clear. A file is written under a
+temporary name before the transaction (a 20 MB write never holds the database's write lock)
+and renamed to its hash inside it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -26,7 +29,17 @@ from sqlmodel import Session
 from archiver.archive import Archive
 from archiver.community import space_for
 from archiver.events import ChatRef, MediaRef
-from archiver.media import KINDS, prepare, store, stored_path
+from archiver.media import (
+    KINDS,
+    PART_PREFIX,
+    MediaSettings,
+    StagedMedia,
+    discard,
+    place,
+    prepare,
+    stage,
+    stored_path,
+)
 from storage import media as media_store
 from storage import messages as message_store
 from storage.db import Database
@@ -35,6 +48,8 @@ from storage.models import Media
 log = logging.getLogger(__name__)
 
 _THUMB_SUFFIX = ".thumb.jpg"
+# A part file younger than this may be a download about to be committed: left alone.
+PART_GRACE_SECONDS = 3600
 
 
 class FileOutcome(StrEnum):
@@ -117,6 +132,27 @@ def keep_file(
     except ValueError as exc:
         log.info("a %s was not kept: %s", ref.kind, exc)
         return FileResult(FileOutcome.UNREADABLE)
+    with archive.db.read() as session:
+        community = space_for(session, chat).community_id
+    # The slow part (writing a 20 MB video) before the transaction, under temporary names:
+    # the live text path never waits behind it for the write lock.
+    staged = stage(prepared, settings.media_dir, community)
+    try:
+        result = _record(archive, settings, chat, message_id, staged, ref)
+    finally:
+        discard(staged)  # whatever was not renamed into place
+    return result
+
+
+def _record(
+    archive: Archive,
+    settings: MediaSettings,
+    chat: ChatRef,
+    message_id: str,
+    staged: StagedMedia,
+    ref: MediaRef,
+) -> FileResult:
+    prepared = staged.prepared
     with archive.db.write() as session:
         media_store.lock_media_files(session)
         space = space_for(session, chat)
@@ -131,7 +167,7 @@ def keep_file(
             shared = stored_path(settings.media_dir, community, prepared.sha256).is_file()
             if not shared and used + len(prepared.data) > settings.quota_bytes:
                 return FileResult(FileOutcome.QUOTA)
-        stored = store(prepared, settings.media_dir, community)
+        stored = place(staged)
         media_store.add_media(
             session,
             Media(
@@ -155,7 +191,8 @@ def keep_file(
 
 def remove_unused_files(archive: Archive) -> int:
     """Delete every file (and thumbnail) under ``media_dir`` that no media row names, and any
-    half-written part file; returns how many files went. Called after every erasure."""
+    part file older than ``PART_GRACE_SECONDS`` (a crash's); returns how many files went.
+    Called after every erasure."""
     settings = archive.media
     if settings is None or not settings.media_dir.is_dir():
         return 0
@@ -169,10 +206,14 @@ def remove_unused_files(archive: Archive) -> int:
                 continue
             for root, _dirs, files in os.walk(community.path):
                 for name in files:
-                    digest = name.removesuffix(_THUMB_SUFFIX)
-                    if (community.name, digest) in in_use and not name.startswith("."):
+                    path = os.path.join(root, name)
+                    if name.startswith(PART_PREFIX):
+                        # Being written for a row not yet committed — or left by a crash.
+                        if time.time() - os.stat(path).st_mtime < PART_GRACE_SECONDS:
+                            continue
+                    elif (community.name, name.removesuffix(_THUMB_SUFFIX)) in in_use:
                         continue
-                    os.unlink(os.path.join(root, name))
+                    os.unlink(path)
                     removed += 1
                 if root != community.path and not os.listdir(root):
                     os.rmdir(root)

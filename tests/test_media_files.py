@@ -4,6 +4,8 @@ once however many messages share it, and goes with the last message that used it
 from __future__ import annotations
 
 import io
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,13 @@ from archiver.events import MediaRef
 from archiver.forget import forget_message
 from archiver.ingest import ingest_message
 from archiver.media import MediaSettings
-from archiver.media_files import FileOutcome, keep_file, remove_unused_files, wants_file
+from archiver.media_files import (
+    PART_GRACE_SECONDS,
+    FileOutcome,
+    keep_file,
+    remove_unused_files,
+    wants_file,
+)
 from archiver.mydata import what_we_hold
 from storage.models import Media, Message
 from tests.conftest import CHAT, COMMUNITY, account, message, rows, say
@@ -140,9 +148,15 @@ def test_the_sweep_removes_orphans_and_part_files_but_nothing_in_use(
     folder = media_archive.media.media_dir / COMMUNITY / "ab"
     folder.mkdir(parents=True)
     (folder / ("ab" + "0" * 62)).write_bytes(b"left by a crash before its row")
-    (folder / ".part-x1").write_bytes(b"half a file")
+    crashed = folder / ".part-x1"
+    crashed.write_bytes(b"half a file, from a crash an hour ago")
+    os.utime(crashed, (time.time() - 2 * PART_GRACE_SECONDS,) * 2)
     assert remove_unused_files(media_archive) == 2
     assert files(media_archive) == in_use and not folder.exists()
+    # A part file being written now (its row not yet committed) is left alone.
+    writing = media_archive.media.media_dir / COMMUNITY / ".part-now"
+    writing.write_bytes(b"a download on its way")
+    assert remove_unused_files(media_archive) == 0 and writing.exists()
 
 
 def test_an_archive_without_media_settings_keeps_no_file(archive: Archive) -> None:
