@@ -44,6 +44,7 @@ from archiver.importers.telegram import import_telegram
 from archiver.importers.telegram_export import ExportedMessage, open_export
 from archiver.ingest import ingest_message
 from archiver.recall import on_this_day, search
+from sandbox.bench.media_live import VIDEO_BYTES, timed_ingest_while_downloading
 from sandbox.bench.synthetic import DEFAULT_CHAT_ID, write_synthetic_export, write_synthetic_roster
 
 COMMUNITY = "bench"
@@ -55,6 +56,7 @@ DIGEST_MESSAGES = 10_000
 BUDGET = {
     "import_msgs_per_s": (">=", 50_000),
     "live_median_ms": ("<=", 2.0),
+    "live_media_median_ms": ("<=", 2.0),
     "search_p95_ms": ("<=", 15.0),
     "search_max_ms": ("<=", 100.0),
     "onthisday_max_ms": ("<=", 5.0),
@@ -185,6 +187,8 @@ def run_bench(
             _reference_phase(export, folder, result)
             step("live ingestion")
             _live_phase(archive, info.chat_id, result)
+            step("live ingestion while a 20 MB video downloads")
+            _live_media_phase(archive, info.chat_id, folder, result)
             step("search")
             _search_phase(archive, result)
             step("on this day")
@@ -304,6 +308,27 @@ def _live_phase(archive: Archive, chat_id: str, result: BenchResult) -> None:
             "live_median_ms": figures["p50"],
             "live_p99_ms": figures["p99"],
             "live_peak_rss_mb": rss.peak_mb,
+        }
+    )
+
+
+def _live_media_phase(archive: Archive, chat_id: str, folder: Path, result: BenchResult) -> None:
+    """The live phase's texts again while videos of 20 MB download and are kept
+    (``sandbox/bench/media_live.py``)."""
+    author = AccountRef("telegram", "900000001")  # at ``all`` since the live phase
+    rng = random.Random(12)
+    words = [*FOUND_WORDS, "今天", "楼下", "开会", "谢谢", "hello", "tomorrow"]
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(4, 12))) for _ in range(500)]
+    timings, downloads = timed_ingest_while_downloading(archive, chat_id, author, texts, folder)
+    figures = _ms(timings)
+    result.figures.update(
+        {
+            "live_media_median_ms": figures["p50"],
+            "live_media_p99_ms": figures["p99"],
+            "media_videos_kept": downloads.kept,
+            "media_mb_per_s": round(
+                downloads.kept * VIDEO_BYTES / 1_048_576 / max(downloads.seconds, 1e-9), 1
+            ),
         }
     )
 
