@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import String, and_, select, type_coerce
 from sqlmodel import Session, col
 
-from storage.models import Consent, Message, Person, Story, Tag
+from storage.models import Consent, Media, Message, Person, Story, Tag
 
 _CHUNK = 5_000  # ids per IN (...), well below SQLite's limit on bound parameters
 
@@ -145,3 +145,47 @@ def site_stories(session: Session, community_id: str) -> list[SiteStory]:
         .order_by(col(Story.created_at), col(Story.id))
     )
     return [SiteStory(sid, name, created) for sid, name, created in session.execute(stmt)]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFile:
+    """The file kept with a kept message, as the site shows it."""
+
+    kind: str
+    mime: str
+    size: int
+    sha256: str
+    width: int | None
+    height: int | None
+    duration: int | None
+    has_thumbnail: bool
+    file_name: str | None
+
+
+def site_files(session: Session, community_id: str) -> dict[int, SiteFile]:
+    """Kept message id → its file, for every kept message of the community that has one.
+
+    Joined through ``message``: a held message's file is never on the site."""
+    stmt = (
+        select(
+            col(Message.id),
+            col(Media.kind),
+            col(Media.mime),
+            col(Media.size),
+            col(Media.sha256),
+            col(Media.width),
+            col(Media.height),
+            col(Media.duration),
+            col(Media.has_thumbnail),
+            col(Media.file_name),
+        )
+        .join(
+            Media,
+            and_(
+                col(Media.space_id) == col(Message.space_id),
+                col(Media.platform_message_id) == col(Message.platform_message_id),
+            ),
+        )
+        .where(col(Message.community_id) == community_id)
+    )
+    return {row[0]: SiteFile(*row[1:]) for row in session.execute(stmt)}
