@@ -42,6 +42,7 @@ from archiver.media import (
 )
 from storage import media as media_store
 from storage import messages as message_store
+from storage import policy as policy_store
 from storage.db import Database
 from storage.models import Media
 
@@ -61,7 +62,7 @@ class FileOutcome(StrEnum):
     TOO_LARGE = "too_large"  # over the kind's limit: the text is kept, the file is not
     QUOTA = "quota"  # the community's files would exceed its quota
     UNREADABLE = "unreadable"  # an image that cannot be decoded is never kept as is
-    OFF = "off"  # this archive keeps no files (no media settings)
+    OFF = "off"  # this archive keeps no files, or the community decided so (media = off)
     NOT_A_KIND = "not_a_kind"  # stickers, locations, polls: nothing to keep
 
 
@@ -90,6 +91,8 @@ def wants_file(archive: Archive, chat: ChatRef, message_id: str, ref: MediaRef) 
         assert space.id is not None
         if not _kept_or_held(session, space.id, message_id):
             return FileResult(FileOutcome.NOT_KEPT)
+        if _files_off(session, space.community_id):
+            return FileResult(FileOutcome.OFF)
         if media_store.media_of(session, space.id, message_id) is not None:
             return FileResult(FileOutcome.ALREADY)
         limit = archive.media.limit_for(ref.kind)
@@ -159,6 +162,8 @@ def _record(
         assert space.id is not None
         if not _kept_or_held(session, space.id, message_id):
             return FileResult(FileOutcome.NOT_KEPT)
+        if _files_off(session, space.community_id):
+            return FileResult(FileOutcome.OFF)
         if media_store.media_of(session, space.id, message_id) is not None:
             return FileResult(FileOutcome.ALREADY)
         community = space.community_id
@@ -253,6 +258,12 @@ def backup_files(archive: Archive, copy: Database, target: Path) -> int:
             shutil.copy2(path, destination)
             copied += 1
     return copied
+
+
+def _files_off(session: Session, community_id: str) -> bool:
+    """The community decided to keep no files (``media = off``, archiver.policy)."""
+    decided = policy_store.latest(session, community_id).get("media")
+    return decided is not None and decided.value == "off"
 
 
 def _kept_or_held(session: Session, space_id: int, message_id: str) -> bool:

@@ -35,6 +35,7 @@ from archiver.events import AccountRef, ChatRef, MessageEvent, TagEvent
 from archiver.media_files import remove_unused_files
 from storage import communities, people
 from storage import messages as message_store
+from storage import policy as policy_store
 from storage.erase import erase_held, erase_messages, merge_search_index, purge_residue
 from storage.models import ConsentEvent, HeldMessage, Message, Tag
 
@@ -156,7 +157,10 @@ def tag_message(archive: Archive, event: TagEvent) -> TagResult:
                 author.display_name = target.author_name
                 session.add(author)
         else:
-            expires = now + timedelta(hours=community.hold_hours)
+            # The community's decision (archiver.policy) over the config's hold time.
+            decided = policy_store.latest(session, community.id).get("hold_hours")
+            hours = int(decided.value) if decided is not None else community.hold_hours
+            expires = now + timedelta(hours=hours)
             message_store.add_held(
                 session,
                 HeldMessage(

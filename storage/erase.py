@@ -19,10 +19,11 @@ from sqlmodel import Session, col, select
 from storage.db import Database
 from storage.media import drop_orphan_rows
 from storage.models import HeldMessage, Message, MessageVersion, Person, Story, Tag
+from storage.policy import erase_ballots
 
 CHECKPOINT_ATTEMPTS = 10
 _ERASED_TABLES = (
-    "message", "message_version", "held_message", "tag", "person", "story", "media",
+    "message", "message_version", "held_message", "tag", "person", "story", "media", "ballot",
 )  # fmt: skip
 
 
@@ -92,6 +93,7 @@ def erase_contributions(session: Session, person_id: int) -> tuple[int, int, int
         update(_t(Story)).where(_t(Story).c.created_by == person_id).values(created_by=None)
     )
     conn.execute(update(_t(Person)).where(_t(Person).c.id == person_id).values(display_name=None))
+    erase_ballots(session, person_id)
     return messages, held, int(tags)
 
 

@@ -329,3 +329,64 @@ class Steward(SQLModel, table=True):
     reason: str = Field(max_length=16)
     space_id: int | None = Field(default=None, foreign_key="space.id")
     since: datetime
+
+
+class PolicyEvent(SQLModel, table=True):
+    """The append-only policy ledger: one row per decided change of a community's policy
+    (``media``, ``site``, ``digest``, ``on_this_day``, ``hold_hours``, ``retention``) or of its
+    stewards (``steward``/``unsteward``, ``value`` the person id), never updated or deleted.
+
+    ``vote_id`` names the vote that decided it; ``actor`` says who else did (``cli`` with the
+    operator's evidence, or a steward stepping down)."""
+
+    __tablename__ = "policy_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: str = Field(foreign_key="community.id", index=True, max_length=64)
+    policy: str = Field(max_length=16)
+    value: str = Field(max_length=64)
+    old_value: str | None = Field(default=None, max_length=64)
+    vote_id: int | None = Field(default=None, foreign_key="vote.id")
+    actor: str = Field(max_length=300)
+    evidence: str | None = None
+    at: datetime
+
+
+class Vote(SQLModel, table=True):
+    """A proposal put to the community as a poll in one of its chats.
+
+    ``roll`` is how many people could vote when it opened (residents at ``all`` or
+    ``tagged``, and stewards), ``needed`` the quorum from it. ``poll_id`` and
+    ``poll_message_id`` are the platform's (the Telegram poll and its message; the Matrix
+    ``m.poll.start`` event). ``result`` is set when it closes: ``passed``, ``rejected`` or
+    ``no_quorum``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: str = Field(foreign_key="community.id", index=True, max_length=64)
+    space_id: int = Field(foreign_key="space.id")
+    policy: str = Field(max_length=16)
+    value: str = Field(max_length=64)
+    proposed_by: int = Field(foreign_key="person.id")
+    poll_id: str | None = Field(default=None, max_length=255, index=True)
+    poll_message_id: str | None = Field(default=None, max_length=255)
+    roll: int
+    needed: int
+    opened_at: datetime
+    closes_at: datetime = Field(index=True)
+    closed_at: datetime | None = None
+    result: str | None = Field(default=None, max_length=16)
+    yes: int = 0
+    no: int = 0
+
+
+class Ballot(SQLModel, table=True):
+    """A person's latest answer in a vote (``yes``/``no``; ``None``: retracted). Stored as
+    it comes, so a restart loses none; one row per person, so linked accounts vote once."""
+
+    __table_args__ = (UniqueConstraint("vote_id", "person_id", name="uq_ballot_person"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    vote_id: int = Field(foreign_key="vote.id", index=True)
+    person_id: int = Field(foreign_key="person.id")
+    answer: str | None = Field(default=None, max_length=8)
+    at: datetime

@@ -42,6 +42,9 @@ TABLES = {
     "posted_memory",
     "steward",
     "media",
+    "policy_event",
+    "vote",
+    "ballot",
 }
 
 
@@ -240,7 +243,7 @@ def test_an_archive_from_before_media_opens_and_upgrades(
 
     archive = open_archive(db_url)
     try:
-        assert current_revision(archive.db) == head_revision() == "0005"
+        assert current_revision(archive.db) == head_revision()
         assert "media" in table_names(archive.db)
         assert [m.text for m in search(archive, SETTINGS.id, "电梯")] == ["新电梯的照片"]
     finally:

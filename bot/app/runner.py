@@ -25,6 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from archiver.archive import Archive, open_archive
 from archiver.community import CommunitySettings, community_ids, ensure_community, load_community
 from archiver.errors import ConfigError
+from archiver.policy import with_policy
 from archiver.preservation import purge_expired
 from bot.app.config import Config
 from bot.app.schedule import PostSchedule
@@ -200,7 +201,7 @@ async def schedule_posts(
         if config.site.out
         else None,
     )
-    schedule.install(scheduler, configured)
+    schedule.install(scheduler, [with_policy(archive, settings) for settings in configured])
     log.info("scheduled posts: set up for %d configured communities", len(configured))
     return schedule
 
@@ -222,10 +223,11 @@ def community_settings(
     archive: Archive, configured: list[CommunitySettings]
 ) -> list[CommunitySettings]:
     """Every community's settings: as configured, else as stored (a group that added the bot
-    on its own has the defaults)."""
+    on its own has the defaults) — with what each community decided over them (a voted
+    digest or on-this-day time takes effect at the schedule's next check)."""
     known = {settings.id for settings in configured}
     stored = [load_community(archive, cid) for cid in community_ids(archive) if cid not in known]
-    return [*configured, *stored]
+    return [with_policy(archive, settings) for settings in (*configured, *stored)]
 
 
 @contextlib.contextmanager

@@ -1,0 +1,166 @@
+"""Community policy and votes at the archiver level: who may vote, quorum, majority, one
+answer per person, answers stored as they come, decisions in the ledger — and the rights no
+vote touches."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from archiver.archive import Archive
+from archiver.consent import Actor, Level
+from archiver.forget import forget_person
+from archiver.ingest import ingest_message
+from archiver.policy import (
+    PolicyValueError,
+    change_steward,
+    current_policy,
+    ledger,
+    normalise,
+    with_policy,
+)
+from archiver.stewards import is_steward
+from archiver.votes import Result, VoteError, VoteRules, answer, close_due, poll_sent, propose
+from storage.db import Database
+from storage.models import Ballot, Message
+from tests.conftest import CHAT, COMMUNITY, SETTINGS, account, message, rows, say
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+RULES = VoteRules(quorum_percent=20, min_voters=3, hours=72)
+LATER = NOW + timedelta(hours=73)
+
+
+@pytest.fixture
+def roll(archive: Archive) -> Archive:
+    """Ten residents: 1–6 at all, 7–8 tagged, 9 said no, 10 never answered."""
+    for user in range(1, 7):
+        say(archive, user, Level.ALL)
+    for user in (7, 8):
+        say(archive, user, Level.TAGGED)
+    say(archive, 9, Level.NONE)
+    ingest_message(archive, message(1000, 10, "hello"))  # known, never answered
+    return archive
+
+
+def opened(archive: Archive, policy: str = "digest", value: str = "sat 10:00") -> int:
+    proposal = propose(archive, CHAT, account(1), policy, value, rules=RULES, now=NOW)
+    poll_sent(archive, proposal.vote_id, f"poll-{proposal.vote_id}", "77")
+    return proposal.vote_id
+
+
+def test_values_are_checked_and_written_one_way() -> None:
+    assert normalise("digest", " Sat  9:05 ") == "sat 09:05"
+    assert normalise("on_this_day", "OFF") == "off"
+    assert normalise("retention", "5y") == "5y"
+    assert normalise("hold_hours", "048") == "48"
+    for policy, value in (("media", "maybe"), ("hold_hours", "0"), ("retention", "99y")):
+        with pytest.raises(PolicyValueError, match=policy):
+            normalise(policy, value)
+    with pytest.raises(PolicyValueError, match="not a policy"):
+        normalise("colour", "blue")
+
+
+def test_a_vote_that_passes_changes_the_policy_and_says_so(roll: Archive) -> None:
+    vote = opened(roll)
+    for user, choice in ((1, "yes"), (2, "yes"), (3, "no"), (4, "yes")):
+        assert answer(roll, f"poll-{vote}", account(user), choice, now=NOW)
+    assert close_due(roll, now=NOW + timedelta(hours=1)) == [], "not before its deadline"
+    [closed] = close_due(roll, now=LATER)
+    assert (closed.result, closed.yes, closed.no, closed.needed) == (Result.PASSED, 3, 1, 3)
+    assert close_due(roll, now=LATER) == [], "closed once"
+    policy = current_policy(roll, SETTINGS)
+    assert (policy["digest"].value, policy["digest"].source) == ("sat 10:00", f"vote {vote}")
+    assert policy["media"].source == "config"
+    assert with_policy(roll, SETTINGS).digest == "sat 10:00"
+    [entry] = ledger(roll, COMMUNITY)
+    assert (entry.policy, entry.value, entry.old_value, entry.vote_id) == (
+        "digest", "sat 10:00", None, vote,
+    )  # fmt: skip
+
+
+def test_a_vote_short_of_its_quorum_changes_nothing(roll: Archive) -> None:
+    vote = opened(roll, "hold_hours", "24")
+    answer(roll, f"poll-{vote}", account(1), "yes", now=NOW)
+    answer(roll, f"poll-{vote}", account(2), "yes", now=NOW)
+    [closed] = close_due(roll, now=LATER)
+    assert closed.result is Result.NO_QUORUM and ledger(roll, COMMUNITY) == []
+    assert with_policy(roll, SETTINGS).hold_hours == SETTINGS.hold_hours
+
+
+def test_only_the_roll_votes_once_each_with_their_latest_answer(roll: Archive) -> None:
+    vote = opened(roll, "media", "off")
+    poll = f"poll-{vote}"
+    assert not answer(roll, poll, account(9), "yes", now=NOW), "said no to keeping: not on roll"
+    assert not answer(roll, poll, account(10), "yes", now=NOW), "never answered: not on roll"
+    assert not answer(roll, poll, account(99), "yes", now=NOW), "unknown to the archive"
+    assert len(rows(roll, Ballot)) == 0, "an ineligible answer leaves no trace"
+    answer(roll, poll, account(1), "yes", now=NOW)
+    answer(roll, poll, account(1), "no", now=NOW)  # changed: counted once, as no
+    answer(roll, poll, account(2), "yes", now=NOW)
+    answer(roll, poll, account(2), None, now=NOW)  # taken back: counts as none
+    answer(roll, poll, account(3), "no", now=NOW)
+    answer(roll, poll, account(7), "no", now=NOW)
+    [closed] = close_due(roll, now=LATER)
+    assert (closed.yes, closed.no, closed.result) == (0, 3, Result.REJECTED)
+
+
+def test_answers_survive_a_restart_mid_vote(roll: Archive, db_url: str) -> None:
+    vote = opened(roll, "on_this_day", "off")
+    for user in (1, 2, 3):
+        answer(roll, f"poll-{vote}", account(user), "yes", now=NOW)
+    if not roll.db.is_sqlite:
+        pytest.skip("the PostgreSQL fixture's archive lives in a schema of its own")
+    again = Archive(db=Database(roll.db.url), segmenter=roll.segmenter)  # another process
+    try:
+        answer(again, f"poll-{vote}", account(3), "yes", now=NOW)  # re-delivered: once
+        [closed] = close_due(again, now=LATER)
+        assert (closed.yes, closed.result) == (3, Result.PASSED)
+        assert with_policy(again, SETTINGS).on_this_day == ""
+    finally:
+        again.close()
+
+
+def test_one_open_vote_per_policy_and_only_the_roll_proposes(roll: Archive) -> None:
+    opened(roll, "media", "off")
+    with pytest.raises(VoteError) as taken:
+        propose(roll, CHAT, account(2), "media", "on", rules=RULES, now=NOW)
+    assert taken.value.reason == "vote_open"
+    with pytest.raises(VoteError) as refused:
+        propose(roll, CHAT, account(9), "site", "public", rules=RULES, now=NOW)
+    assert refused.value.reason == "vote_not_on_roll"
+    with pytest.raises(PolicyValueError):
+        propose(roll, CHAT, account(2), "retention", "sometimes", rules=RULES, now=NOW)
+
+
+def test_stewards_are_voted_in_and_out_and_step_down(roll: Archive) -> None:
+    proposal = propose(
+        roll, CHAT, account(1), "steward", "", rules=RULES, target=account(5), now=NOW
+    )
+    poll_sent(roll, proposal.vote_id, "p-steward", "78")
+    for user in (1, 2, 3, 4):
+        answer(roll, "p-steward", account(user), "yes", now=NOW)
+    [closed] = close_due(roll, now=LATER)
+    assert closed.result is Result.PASSED and is_steward(roll, COMMUNITY, account(5))
+    # Stepping down needs no vote; the ledger says who did what.
+    assert change_steward(roll, COMMUNITY, account(5), add=False, actor="telegram:5 (themself)")
+    assert not is_steward(roll, COMMUNITY, account(5))
+    assert [(e.policy, e.actor) for e in ledger(roll, COMMUNITY)] == [
+        ("steward", "vote"),
+        ("unsteward", "telegram:5 (themself)"),
+    ]
+
+
+def test_no_vote_keeps_a_no_or_blocks_forget(roll: Archive) -> None:
+    vote = opened(roll, "retention", "forever")
+    answer(roll, f"poll-{vote}", account(6), "yes", now=NOW)
+    # Forgetting a voter mid-vote works, and takes their answer with it.
+    report = forget_person(roll, COMMUNITY, account(6), actor=Actor(account(6)))
+    assert report.total >= 0 and len(rows(roll, Ballot)) == 0
+    for user in (1, 2, 3):
+        answer(roll, f"poll-{vote}", account(user), "yes", now=NOW)
+    [closed] = close_due(roll, now=LATER)
+    assert closed.result is Result.PASSED
+    # Whatever was decided, a person who said no is not kept.
+    ingest_message(roll, message(2000, 9, "my words stay mine"))
+    assert "my words stay mine" not in [m.text for m in rows(roll, Message)]
