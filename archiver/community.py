@@ -49,6 +49,9 @@ class CommunitySettings:
     memory_repeat_days: int = 365
     on_this_day_month_fallback: bool = False
     quiet_digest: bool = True
+    vote_quorum_percent: int = 20
+    vote_min_voters: int = 3
+    vote_hours: int = 72
 
 
 def ensure_community(archive: Archive, settings: CommunitySettings) -> None:

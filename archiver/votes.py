@@ -240,10 +240,45 @@ def _close(archive: Archive, vote_id: int, moment: datetime) -> Closed | None:
         )  # fmt: skip
 
 
-def open_votes(archive: Archive, community_id: str) -> list[Vote]:
+@dataclass(frozen=True, slots=True)
+class OpenVote:
+    """A vote still open, as ``policy`` shows it."""
+
+    id: int
+    policy: str
+    value: str  # for a steward vote: the person's accounts
+    closes_at: datetime
+    answers: int  # people who answered so far (an answer taken back is none)
+    needed: int
+
+    def to_json(self) -> dict[str, object]:
+        """The ``--json`` form."""
+        return {
+            "id": self.id,
+            "policy": self.policy,
+            "value": self.value,
+            "closes_at": self.closes_at.isoformat(),
+            "answers": self.answers,
+            "needed": self.needed,
+        }
+
+
+def open_votes(archive: Archive, community_id: str) -> list[OpenVote]:
     """The community's votes still open, oldest first."""
+    found = []
     with archive.db.read() as session:
-        return policy_store.open_votes(session, community_id)
+        for vote in policy_store.open_votes(session, community_id):
+            assert vote.id is not None
+            value = vote.value
+            if vote.policy in STEWARD_CHANGES:
+                value = ", ".join(
+                    f"{a.platform}:{a.user_id}" for a in people.accounts_of(session, int(value))
+                )
+            answers = sum(1 for choice in policy_store.ballots(session, vote.id).values() if choice)
+            found.append(
+                OpenVote(vote.id, vote.policy, value, _utc(vote.closes_at), answers, vote.needed)
+            )
+    return found
 
 
 def _utc(moment: datetime) -> datetime:

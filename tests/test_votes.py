@@ -4,11 +4,16 @@ vote touches."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+from typer.testing import Result as CliResult
 
-from archiver.archive import Archive
+from archiver.archive import Archive, open_archive
+from archiver.community import ensure_community
 from archiver.consent import Actor, Level
 from archiver.forget import forget_person
 from archiver.ingest import ingest_message
@@ -22,6 +27,7 @@ from archiver.policy import (
 )
 from archiver.stewards import is_steward
 from archiver.votes import Result, VoteError, VoteRules, answer, close_due, poll_sent, propose
+from bot.cli.main import app
 from storage.db import Database
 from storage.models import Ballot, Message
 from tests.conftest import CHAT, COMMUNITY, SETTINGS, account, message, rows, say
@@ -164,3 +170,56 @@ def test_no_vote_keeps_a_no_or_blocks_forget(roll: Archive) -> None:
     # Whatever was decided, a person who said no is not kept.
     ingest_message(roll, message(2000, 9, "my words stay mine"))
     assert "my words stay mine" not in [m.text for m in rows(roll, Message)]
+
+
+def test_policy_and_stewards_on_the_command_line(tmp_path: Path) -> None:
+    """``policy`` shows each value with its source and the open votes; ``stewards add|remove``
+    need evidence and go into the ledger; ``stewards list`` shows them."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[storage]\nurl = "sqlite:///{tmp_path / "a.db"}"\n\n'
+        f'[[communities]]\nid = "{COMMUNITY}"\nname = "阳光花园"\ndigest = "sun 20:00"\n'
+        'spaces = [{ platform = "telegram", chat = "-1001987654321" }]\n',
+        encoding="utf-8",
+    )
+    archive = open_archive(f"sqlite:///{tmp_path / 'a.db'}")
+    try:
+        ensure_community(archive, SETTINGS)
+        for user in (1, 2, 3):
+            say(archive, user, Level.ALL)
+        opened(archive, "site", "public")
+    finally:
+        archive.close()
+
+    def run(*args: str) -> CliResult:
+        return CliRunner().invoke(app, ["--config", str(config), *args])
+
+    shown = json.loads(run("policy", "--community", COMMUNITY, "--json").stdout)
+    assert shown["policy"]["digest"] == {
+        "policy": "digest", "value": "sun 20:00", "source": "config", "since": None,
+    }  # fmt: skip
+    [vote] = shown["open_votes"]
+    assert (vote["policy"], vote["value"], vote["answers"], vote["needed"]) == (
+        "site", "public", 0, 3,
+    )  # fmt: skip
+    assert "open vote" in run("policy", "--community", COMMUNITY).stdout
+
+    missing = run("stewards", "add", "--community", COMMUNITY, "--person", "telegram:2",
+                  "--evidence", " ")  # fmt: skip
+    assert missing.exit_code == 1 and "--evidence" in missing.stderr
+    added = run("stewards", "add", "--community", COMMUNITY, "--person", "telegram:2",
+                "--evidence", "signed form of 2026-12-01")  # fmt: skip
+    assert added.exit_code == 0 and "is now a steward" in added.stdout
+    listed = json.loads(run("stewards", "list", "--community", COMMUNITY, "--json").stdout)
+    assert [(s["accounts"], s["reason"]) for s in listed] == [(["telegram:2"], "cli")]
+    removed = run("stewards", "remove", "--community", COMMUNITY, "--person", "telegram:2",
+                  "--evidence", "moved away")  # fmt: skip
+    assert removed.exit_code == 0 and "no longer a steward" in removed.stdout
+    archive = open_archive(f"sqlite:///{tmp_path / 'a.db'}")
+    try:
+        assert [(e.policy, e.actor, e.evidence) for e in ledger(archive, COMMUNITY)] == [
+            ("steward", "cli", "signed form of 2026-12-01"),
+            ("unsteward", "cli", "moved away"),
+        ]
+    finally:
+        archive.close()

@@ -339,6 +339,11 @@ class CommunityConfig(_Model):
     memory_repeat_days: int = Field(default=365, ge=0, le=3650, strict=True)
     on_this_day_month_fallback: bool = Field(default=False, strict=True)
     quiet_digest: bool = Field(default=True, strict=True)
+    # Votes (docs/governance.md): the quorum as a share of the roll and a least number of
+    # voters, and how long a vote stays open.
+    vote_quorum_percent: int = Field(default=20, ge=1, le=100, strict=True)
+    vote_min_voters: int = Field(default=3, ge=1, le=1000, strict=True)
+    vote_hours: int = Field(default=72, ge=1, le=720, strict=True)
     spaces: list[SpaceConfig] = Field(default_factory=list)
 
     @field_validator("id")
@@ -417,6 +422,9 @@ class CommunityConfig(_Model):
             memory_repeat_days=self.memory_repeat_days,
             on_this_day_month_fallback=self.on_this_day_month_fallback,
             quiet_digest=self.quiet_digest,
+            vote_quorum_percent=self.vote_quorum_percent,
+            vote_min_voters=self.vote_min_voters,
+            vote_hours=self.vote_hours,
         )
 
 

@@ -47,6 +47,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+stewards_app = typer.Typer(
+    help="The community's stewards: list, add, remove.", no_args_is_help=True
+)
+app.add_typer(stewards_app, name="stewards")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -405,6 +409,120 @@ def people_command(
             f"{p.display_name or '—'}",
             markup=False,
         )
+
+
+@app.command("policy")
+@friendly
+def policy_command(
+    ctx: typer.Context,
+    community: Annotated[str, typer.Option(help="Community id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The community's policy: each value and where it came from, and the open votes."""
+    from archiver.policy import current_policy
+    from archiver.votes import open_votes
+
+    with _archive(ctx, migrate=False) as (config, archive):
+        settings = _settings(config, archive, community)
+        values = current_policy(archive, settings)
+        votes = open_votes(archive, community)
+    if as_json:
+        _print_json(
+            {
+                "community": community,
+                "policy": {name: value.to_json() for name, value in values.items()},
+                "open_votes": [vote.to_json() for vote in votes],
+            }
+        )
+        return
+    for value in values.values():
+        since = f" ({value.since.date().isoformat()})" if value.since else ""
+        out.print(f"{value.policy:12} {value.value:12} {value.source}{since}", markup=False)
+    for vote in votes:
+        out.print(
+            f"open vote {vote.id}: {vote.policy} → {vote.value}, closes "
+            f"{vote.closes_at.isoformat(timespec='minutes')}, {vote.answers} answered "
+            f"(needs {vote.needed})",
+            markup=False,
+        )
+
+
+@stewards_app.command("list")
+@friendly
+def stewards_list_command(
+    ctx: typer.Context,
+    community: Annotated[str, typer.Option(help="Community id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The community's stewards: their accounts, how and since when."""
+    from archiver.stewards import stewards_of
+
+    with _archive(ctx, migrate=False) as (config, archive):
+        _settings(config, archive, community)
+        found = stewards_of(archive, community)
+    if as_json:
+        _print_json(
+            [
+                {
+                    "accounts": [a.key for a in s.accounts],
+                    "reason": s.reason.value,
+                    "since": s.since.isoformat(),
+                    "space": s.space,
+                }
+                for s in found
+            ]
+        )
+        return
+    for steward in found:
+        accounts = ", ".join(a.key for a in steward.accounts)
+        out.print(
+            f"{accounts:40} {steward.reason.value:12} {steward.since.date().isoformat()}",
+            markup=False,
+        )
+
+
+def _change_steward(
+    ctx: typer.Context, community: str, person: str, evidence: str, add: bool
+) -> None:
+    from archiver.policy import change_steward
+
+    if not evidence.strip():
+        raise CommunityMemoryError("--evidence: say on what grounds (a signed form, a vote …)")
+    subject = AccountRef.parse(person)
+    with _archive(ctx, migrate=False) as (config, archive):
+        _settings(config, archive, community)
+        changed = change_steward(
+            archive, community, subject, add=add, actor="cli", evidence=evidence.strip()
+        )
+    if add:
+        said = "is now a steward" if changed else "is a steward already"
+    else:
+        said = "is no longer a steward" if changed else "was not a steward"
+    out.print(f"{subject.key} {said} of {community}", markup=False)
+
+
+@stewards_app.command("add")
+@friendly
+def stewards_add_command(
+    ctx: typer.Context,
+    community: Annotated[str, typer.Option(help="Community id.")],
+    person: Annotated[str, typer.Option(help="The account, as telegram:123456 or matrix:@a:b.")],
+    evidence: Annotated[str, typer.Option(help="On what grounds (kept in the policy ledger).")],
+) -> None:
+    """Appoint a steward (the operator, with evidence; recorded in the policy ledger)."""
+    _change_steward(ctx, community, person, evidence, add=True)
+
+
+@stewards_app.command("remove")
+@friendly
+def stewards_remove_command(
+    ctx: typer.Context,
+    community: Annotated[str, typer.Option(help="Community id.")],
+    person: Annotated[str, typer.Option(help="The account, as telegram:123456 or matrix:@a:b.")],
+    evidence: Annotated[str, typer.Option(help="On what grounds (kept in the policy ledger).")],
+) -> None:
+    """Remove a steward (the operator, with evidence; recorded in the policy ledger)."""
+    _change_steward(ctx, community, person, evidence, add=False)
 
 
 @app.command("search")
