@@ -21,6 +21,7 @@ from sandbox.emulator import rules
 from sandbox.emulator.errors import ApiError, error_for_code
 from sandbox.emulator.media import check_photo
 from sandbox.emulator.model import CallbackQuery, Chat, Member, MemberStatus, Message, User
+from sandbox.emulator.polls import answer as answer_poll
 from sandbox.emulator.server import BotApiServer, Call, Fault
 from sandbox.emulator.state import World
 from sandbox.emulator.text import detect_entities, utf16_len
@@ -466,6 +467,14 @@ class BotApiEmulator:
         self._world.callback_queries[query.id] = query
         self._world.queue.push("callback_query", query.to_api())
         return query.id
+
+    def user_answers_poll(self, user: User, message: Message, *option_ids: int) -> None:
+        """``user`` answers the bot's poll in ``message`` (no options: takes the answer
+        back); the bot gets ``poll_answer`` if the poll is not anonymous."""
+        self._can_read(message.chat, user)
+        if message.poll is None or message.deleted:
+            raise ValueError("that message holds no poll")
+        answer_poll(self._world, message.poll, user, list(option_ids))
 
     # inspection -------------------------------------------------------------------------
     @property

@@ -196,6 +196,8 @@ class Message:
     photo: list[dict[str, Any]] | None = None
     #: Another file: (field, JSON object), e.g. ``("voice", {...})``.
     attachment: tuple[str, dict[str, Any]] | None = None
+    #: A poll (``sandbox.emulator.polls.Poll``), sent by the bot.
+    poll: Any = None
     reply_to: Message | None = None
     reply_markup: dict[str, Any] | None = None
     edit_date: int | None = None
@@ -242,6 +244,8 @@ class Message:
             data[kind] = dict(file)
             if kind == "animation":  # Telegram sends an animation as a document too
                 data["document"] = dict(file)
+        if self.poll is not None:
+            data["poll"] = self.poll.to_api()
         if self.caption:
             data["caption"] = self.caption
             if self.caption_entities:

@@ -23,6 +23,7 @@ from sandbox.emulator.methods_chats import METHODS as CHAT_METHODS
 from sandbox.emulator.methods_chats import Described
 from sandbox.emulator.methods_messages import METHODS as MESSAGE_METHODS
 from sandbox.emulator.params import Params, api_error_response, read_params
+from sandbox.emulator.polls import METHODS as POLL_METHODS
 from sandbox.emulator.state import World
 
 _LOGGER = logging.getLogger(__name__)
@@ -30,7 +31,8 @@ _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 
 Handler = Callable[[World, Params], Any]
 HANDLERS: dict[str, tuple[str, Handler]] = {
-    name.lower(): (name, handler) for name, handler in {**MESSAGE_METHODS, **CHAT_METHODS}.items()
+    name.lower(): (name, handler)
+    for name, handler in {**MESSAGE_METHODS, **CHAT_METHODS, **POLL_METHODS}.items()
 }
 
 

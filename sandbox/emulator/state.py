@@ -53,6 +53,8 @@ class World:
         self.files = FileStore()
         self.queue = UpdateQueue(clock, first_update_id)
         self.callback_queries: dict[str, CallbackQuery] = {}
+        #: Polls the bot sent, by poll id (``sandbox.emulator.polls``).
+        self.polls: dict[str, Any] = {}
         #: ``setMyCommands`` lists by (scope JSON, language code).
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.webhook_url = ""
@@ -88,6 +90,11 @@ class World:
         chat = Chat(id=chat_id, type=chat_type, title=title, username=username)
         self.chats[chat.id] = chat
         return chat
+
+    def new_poll_id(self) -> str:
+        """A fresh poll id (a long number, as Telegram's are)."""
+        self._query_count += 1
+        return str(5_188_146_770_730_811_392 + self._query_count * 7907)
 
     def new_query_id(self) -> str:
         """A fresh callback query id (a long number, as Telegram's are)."""
