@@ -25,7 +25,7 @@ from sqlmodel import Session
 from archiver.archive import Archive
 from archiver.consent_policy import Attribution as Attribution
 from archiver.consent_policy import Level as Level
-from archiver.consent_policy import keeps_name
+from archiver.consent_policy import keeps_name, shown_name
 from archiver.errors import ConsentError, NotYourPromptError
 from archiver.events import AccountRef
 from archiver.media_files import remove_unused_files
@@ -100,6 +100,19 @@ def consent_of(archive: Archive, community_id: str, account: AccountRef) -> Cons
         return ConsentState(
             Level(row.level), Attribution(row.attribution), person.id, row.prompted_at is not None
         )
+
+
+def shown_as(
+    archive: Archive, community_id: str, account: AccountRef, name: str | None = None
+) -> str | None:
+    """How the bot may name this person in the chat: their name (the stored one, else
+    ``name`` as the platform gave it) only when they chose ``named``; None otherwise."""
+    with archive.db.read() as session:
+        person = people.find_person(session, community_id, account.platform, account.user_id)
+        if person is None or person.id is None:
+            return None
+        attribution = people.get_consent(session, person.id).attribution
+        return shown_name(attribution, person.display_name or name)
 
 
 def set_level(

@@ -247,6 +247,7 @@ class OpenVote:
     id: int
     policy: str
     value: str  # for a steward vote: the person's accounts
+    raw_value: str  # as stored (a steward vote: the person's id)
     closes_at: datetime
     answers: int  # people who answered so far (an answer taken back is none)
     needed: int
@@ -263,6 +264,13 @@ class OpenVote:
         }
 
 
+def person_account(archive: Archive, person_id: int) -> AccountRef | None:
+    """One account of a person (a steward vote's subject), to name them as they allow."""
+    with archive.db.read() as session:
+        found = people.accounts_of(session, person_id)
+    return AccountRef(found[0].platform, found[0].user_id) if found else None
+
+
 def open_votes(archive: Archive, community_id: str) -> list[OpenVote]:
     """The community's votes still open, oldest first."""
     found = []
@@ -276,7 +284,15 @@ def open_votes(archive: Archive, community_id: str) -> list[OpenVote]:
                 )
             answers = sum(1 for choice in policy_store.ballots(session, vote.id).values() if choice)
             found.append(
-                OpenVote(vote.id, vote.policy, value, _utc(vote.closes_at), answers, vote.needed)
+                OpenVote(
+                    vote.id,
+                    vote.policy,
+                    value,
+                    vote.value,
+                    _utc(vote.closes_at),
+                    answers,
+                    vote.needed,
+                )
             )
     return found
 

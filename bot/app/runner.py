@@ -27,13 +27,15 @@ from archiver.community import CommunitySettings, community_ids, ensure_communit
 from archiver.errors import ConfigError
 from archiver.policy import with_policy
 from archiver.preservation import purge_expired
+from archiver.votes import close_due
 from bot.app.config import Config
 from bot.app.schedule import PostSchedule
-from bot.chat.messages import Sender
+from bot.chat.messages import PlatformError, Sender
 from bot.chat.router import Router
 
 log = logging.getLogger(__name__)
 
+VOTE_CHECK_SECONDS = 60.0  # how often votes past their deadline are looked for
 PURGE_MINUTES = 10
 # Seconds before setting up the scheduled posts again after it failed (doubling, at most 5 min).
 SCHEDULE_RETRY_S = 5.0
@@ -102,7 +104,6 @@ async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
         coalesce=True,
         max_instances=1,
     )
-    scheduler.start()
     tasks: list[Awaitable[None]] = []
     # Platform → adapter, for the scheduled posts (bot/app/schedule.py), and its "connected" event.
     senders: dict[str, Sender] = {}
@@ -129,6 +130,18 @@ async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
             matrix = MatrixAdapter(router, config.matrix)
             tasks.append(matrix.run(stop))
             senders["matrix"], ready["matrix"] = matrix, matrix.ready
+        # Votes whose deadline passed are closed, tallied and announced (archiver.votes).
+        scheduler.add_job(
+            close_votes,
+            "interval",
+            args=[archive, router, senders],
+            seconds=VOTE_CHECK_SECONDS,
+            next_run_time=datetime.now(UTC),
+            id="close-votes",
+            coalesce=True,
+            max_instances=1,
+        )
+        scheduler.start()
         log.info("starting; stop with Ctrl-C")
         posts = asyncio.ensure_future(
             _schedule_posts_retrying(config, archive, scheduler, senders, ready, stop)
@@ -144,6 +157,28 @@ async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
             posts.cancel()
             await asyncio.gather(posts, return_exceptions=True)
         scheduler.shutdown(wait=False)
+
+
+async def close_votes(archive: Archive, router: Router, senders: dict[str, Sender]) -> None:
+    """Close the votes whose deadline passed: each is tallied and decided once (in the
+    archive), its poll closed and its result said in its chat. Never raises: a chat that
+    cannot be told is logged — the decision stands."""
+    try:
+        closed = await asyncio.to_thread(close_due, archive)
+    except Exception:
+        log.exception("votes: cannot close the votes that are due")
+        return
+    for vote in closed:
+        log.info("vote %s of %s closed: %s", vote.vote_id, vote.community_id, vote.result)
+        sender = senders.get(vote.chat.platform)
+        if sender is None:
+            continue
+        try:
+            if vote.poll_message_id is not None:
+                await sender.close_poll(vote.chat, vote.poll_message_id)
+            await sender.send(await asyncio.to_thread(router.vote_closed, vote))
+        except PlatformError as exc:
+            log.warning("vote %s: its chat was not told: %s", vote.vote_id, exc)
 
 
 async def _schedule_posts_retrying(

@@ -29,6 +29,9 @@ class Incoming:
     media_kind: str | None = None
     chat_title: str | None = None
     media: MediaRef | None = None
+    # Accounts the message mentions (Telegram: text mentions and @usernames the bot has seen;
+    # Matrix: user ids), in order.
+    mentions: tuple[AccountRef, ...] = ()
 
     def as_event(self) -> MessageEvent:
         """The archiver's view of this message."""
@@ -68,6 +71,17 @@ class Button:
 
 
 @dataclass(frozen=True, slots=True)
+class PollRequest:
+    """A vote's poll for the adapter to open (non-anonymous, one answer, changeable): the
+    options in ``archiver.votes.ANSWERS`` order. The adapter reports the sent poll with
+    ``Router.poll_sent`` (or ``Router.poll_failed``)."""
+
+    vote_id: int
+    question: str
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """Something the bot says. ``private_to`` asks the adapter to send it in a private chat
     with that account instead, then ``confirmation`` in ``chat`` — or ``fallback`` there if
@@ -89,6 +103,7 @@ class Reply:
     mention: AccountRef | None = None
     mention_name: str | None = None
     picture: bytes | None = None
+    poll: PollRequest | None = None  # sent after the text, as a poll of its own
 
 
 class PlatformError(CommunityMemoryError):
@@ -131,6 +146,10 @@ class Sender(Protocol):
 
     async def send(self, reply: Reply) -> None:
         """Deliver ``reply``."""
+        ...
+
+    async def close_poll(self, chat: ChatRef, poll_message_id: str) -> None:
+        """Close a vote's poll in its chat (so nobody answers after the tally)."""
         ...
 
 

@@ -31,7 +31,15 @@ from archiver.community import (
     load_community,
     set_chat_active,
 )
-from archiver.consent import Actor, Attribution, Level, Method, consent_of, mark_prompted
+from archiver.consent import (
+    Actor,
+    Attribution,
+    Level,
+    Method,
+    consent_of,
+    mark_prompted,
+    shown_as,
+)
 from archiver.consent import set_attribution as archive_set_attribution
 from archiver.consent import set_level as archive_set_level
 from archiver.digest import build_digest, render
@@ -53,6 +61,7 @@ from archiver.forget import forget_message
 from archiver.ingest import delete_message, edit_message, ingest_message
 from archiver.media_files import FileOutcome, keep_file, wants_file
 from archiver.mydata import what_we_hold
+from archiver.policy import STEWARD_CHANGES, PolicyValueError, change_steward, current_policy
 from archiver.preservation import TagOutcome, TagResult, list_stories, tag_message, unkeep
 from archiver.prompts import (
     PromptAnswer,
@@ -67,8 +76,29 @@ from archiver.prompts import (
 )
 from archiver.reactions import is_keep, keep_emoji
 from archiver.recall import KeptMessage, on_this_day, search, story_messages
-from archiver.stewards import Appointment, appoint_stewards
-from bot.chat.messages import Button, ButtonResult, Incoming, Reaction, Reply, button_data
+from archiver.stewards import Appointment, appoint_stewards, stewards_of
+from archiver.votes import ANSWERS as VOTE_ANSWERS
+from archiver.votes import (
+    Closed,
+    VoteError,
+    VoteRules,
+    answer,
+    open_votes,
+    person_account,
+    poll_sent,
+    propose,
+    withdraw,
+)
+from archiver.votes import Result as VoteResult
+from bot.chat.messages import (
+    Button,
+    ButtonResult,
+    Incoming,
+    PollRequest,
+    Reaction,
+    Reply,
+    button_data,
+)
 from bot.chat.messages import parse_button_data as decode_button
 from bot.chat.texts import CATALOGUES, text
 
@@ -91,6 +121,10 @@ COMMANDS = frozenset(
         "digest",
         "stories",
         "story",
+        "propose",
+        "policy",
+        "stewards",
+        "unsteward",
     )
 )
 # Matrix answers prompts with reactions: DESIGN.md fixes these three.
@@ -110,6 +144,7 @@ PRIVATE_COMMANDS = ("help", "start", "consent", "mydata", "forget")
 SEARCH_RESULTS = 5
 MEMORIES = 3
 SNIPPET = 80
+POLL_QUESTION_MAX = 300  # Telegram's limit for a poll's question
 # At most ASK_BURST unprompted consent questions per chat within ASK_WINDOW_S (``_may_ask``).
 ASK_BURST = 3
 ASK_WINDOW_S = 600.0
@@ -354,6 +389,10 @@ class Router:
             "digest": self._digest,
             "stories": self._stories,
             "story": self._story,
+            "propose": self._propose,
+            "policy": self._policy,
+            "stewards": self._stewards,
+            "unsteward": self._unsteward,
         }.get(command.name)
         if handler is None:
             return []  # another bot's command, or a typo: stay quiet in the group
@@ -682,6 +721,176 @@ class Router:
         )
 
     # --- reactions, buttons, edits, membership ----------------------------------------------------
+
+    # --- votes, policy, stewards (archiver.votes, archiver.policy) ---------------------------
+
+    def _propose(self, incoming: Incoming, settings: CommunitySettings, args: str) -> list[Reply]:
+        words = args.split(maxsplit=1)
+        if not words:
+            return self._say(incoming, self._t(settings, "vote_unknown_policy"))
+        policy, value = words[0].lower(), (words[1] if len(words) > 1 else "")
+        target = None
+        if policy in STEWARD_CHANGES:
+            if incoming.mentions:
+                target = incoming.mentions[0]
+            elif incoming.reply_to is not None:
+                target = incoming.reply_to.author
+        rules = VoteRules(
+            settings.vote_quorum_percent, settings.vote_min_voters, settings.vote_hours
+        )
+        try:
+            proposal = propose(
+                self.archive, incoming.chat, incoming.sender, policy, value,
+                rules=rules, target=target,
+            )  # fmt: skip
+        except VoteError as exc:
+            return self._say(incoming, self._t(settings, exc.reason))
+        except PolicyValueError:
+            return self._say(incoming, self._t(settings, "vote_unknown_policy"))
+        what = self._what(settings, proposal.policy, proposal.value, target)
+        question = self._t(settings, "vote_question", what=what)
+        if len(question) > POLL_QUESTION_MAX:
+            question = question[: POLL_QUESTION_MAX - 1] + "…"
+        announcement = self._t(
+            settings,
+            "vote_opened",
+            name=self._shown(settings, incoming.sender, incoming.sender_name),
+            what=what,
+            closes=self._local(settings, proposal.closes_at),
+            needed=proposal.needed,
+        )
+        poll = PollRequest(
+            proposal.vote_id,
+            question,
+            tuple(self._t(settings, f"vote_{answer}") for answer in VOTE_ANSWERS),
+        )
+        return [Reply(incoming.chat, announcement, reply_to=incoming.message_id, poll=poll)]
+
+    def poll_sent(self, vote_id: int, poll_id: str, poll_message_id: str) -> None:
+        """The adapter opened the vote's poll: answers to it count from now on."""
+        poll_sent(self.archive, vote_id, poll_id, poll_message_id)
+
+    def poll_failed(self, chat: ChatRef, vote_id: int) -> list[Reply]:
+        """The poll could not be opened: no vote (it is closed as not held)."""
+        withdraw(self.archive, vote_id)
+        community_id = self._community_of(chat)
+        if community_id is None:
+            return []
+        return [Reply(chat, self._t(self.settings(community_id), "vote_poll_failed"))]
+
+    def on_poll_answer(self, poll_id: str, voter: AccountRef, option: int | None) -> None:
+        """Someone answered a vote's poll (``None``: took their answer back). Stored if they
+        are on the roll; quiet either way (the poll shows it)."""
+        choice = VOTE_ANSWERS[option] if option is not None and 0 <= option < 2 else None
+        answer(self.archive, poll_id, voter, choice)
+
+    def vote_closed(self, closed: Closed) -> Reply:
+        """What the chat is told when a vote closes."""
+        settings = self.settings(closed.community_id)
+        what = self._what(settings, closed.policy, closed.value, None)
+        key = {
+            VoteResult.PASSED: "vote_passed",
+            VoteResult.REJECTED: "vote_rejected",
+            VoteResult.NO_QUORUM: "vote_no_quorum",
+        }[closed.result]
+        return Reply(
+            closed.chat,
+            self._t(
+                settings,
+                key,
+                what=what,
+                yes=closed.yes,
+                no=closed.no,
+                answers=closed.yes + closed.no,
+                needed=closed.needed,
+            ),
+        )
+
+    def _policy(self, incoming: Incoming, settings: CommunitySettings, _args: str) -> list[Reply]:
+        values = current_policy(self.archive, settings)
+        lines = [self._t(settings, "policy_title")]
+        for value in values.values():
+            if value.since is None:
+                source = self._t(settings, "policy_default")
+            elif value.source.startswith("vote"):
+                source = self._t(settings, "policy_by_vote", date=self._day(settings, value.since))
+            else:
+                source = self._t(
+                    settings, "policy_by_steward", date=self._day(settings, value.since)
+                )
+            lines.append(
+                self._t(
+                    settings, "policy_line", policy=value.policy, value=value.value, source=source
+                )
+            )
+        for vote in open_votes(self.archive, settings.id):
+            lines.append(
+                self._t(
+                    settings,
+                    "policy_open",
+                    what=self._what(settings, vote.policy, vote.raw_value, None),
+                    closes=self._local(settings, vote.closes_at),
+                    answers=vote.answers,
+                    needed=vote.needed,
+                )
+            )
+        return self._say(incoming, "\n".join(lines))
+
+    def _stewards(self, incoming: Incoming, settings: CommunitySettings, _args: str) -> list[Reply]:
+        found = stewards_of(self.archive, settings.id)
+        if not found:
+            return self._say(incoming, self._t(settings, "stewards_none"))
+        lines = [self._t(settings, "stewards_title")]
+        for steward in found:
+            account = steward.accounts[0] if steward.accounts else None
+            name = (
+                self._shown(settings, account, None) if account else self._t(settings, "neighbour")
+            )
+            lines.append(
+                self._t(
+                    settings, "stewards_line", name=name, since=self._day(settings, steward.since)
+                )
+            )
+        return self._say(incoming, "\n".join(lines))
+
+    def _unsteward(self, incoming: Incoming, settings: CommunitySettings, args: str) -> list[Reply]:
+        if args.strip().lower() not in ("me", "我"):
+            return self._say(incoming, self._t(settings, "unsteward_usage"))
+        changed = change_steward(
+            self.archive, settings.id, incoming.sender, add=False,
+            actor=f"{incoming.sender.key} (stepped down)",
+        )  # fmt: skip
+        return self._say(
+            incoming, self._t(settings, "unsteward_done" if changed else "unsteward_not")
+        )
+
+    def _what(
+        self, settings: CommunitySettings, policy: str, value: str, target: AccountRef | None
+    ) -> str:
+        """What a vote decides, in words (a steward vote's ``value`` is the person's id)."""
+        if policy in STEWARD_CHANGES:
+            subject = target or person_account(self.archive, int(value))
+            return self._t(settings, f"what_{policy}", name=self._shown(settings, subject, None))
+        if policy in ("media", "site") or value in ("off", "forever"):
+            return self._t(settings, f"what_{policy}_{value}")
+        if policy == "retention":
+            return self._t(settings, "what_retention", years=value.rstrip("y"))
+        return self._t(settings, f"what_{policy}", value=value)
+
+    def _shown(
+        self, settings: CommunitySettings, account: AccountRef | None, name: str | None
+    ) -> str:
+        """A person as the chat may name them: by name only when they chose ``named``."""
+        if account is None:
+            return self._t(settings, "neighbour")
+        shown = shown_as(self.archive, settings.id, account, name)
+        return shown or self._t(settings, "neighbour")
+
+    def _local(self, settings: CommunitySettings, moment: datetime) -> str:
+        return moment.astimezone(ZoneInfo(settings.timezone)).strftime("%Y-%m-%d %H:%M")
+
+    def _day(self, settings: CommunitySettings, moment: datetime) -> str:
+        return moment.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
 
     # --- files kept with messages ---------------------------------------------------------
 

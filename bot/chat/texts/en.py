@@ -1,6 +1,65 @@
 """English texts. Tone: short, warm, clear about what is kept and how to say no."""
 
 TEXTS: dict[str, str] = {
+    # votes and policy (archiver.votes, archiver.policy)
+    "vote_question": "Vote: {what}?",
+    "vote_yes": "Yes",
+    "vote_no": "No",
+    "vote_opened": (
+        "🗳 {name} proposes: {what}.\n"
+        "Answer in the poll — everyone who said yes to keeping their messages, and the "
+        "stewards, can vote. The poll is not anonymous so that I can check that; only the "
+        "tally is kept after it closes. Open until {closes}; it counts with {needed} answers or "
+        "more, and more yes than no decides it."
+    ),
+    "vote_passed": "✅ Decided: {what} ({yes} yes, {no} no).",
+    "vote_rejected": "❌ Not decided: {what} ({yes} yes, {no} no).",
+    "vote_no_quorum": "Not enough answers for: {what} ({answers} of {needed}). Nothing changes.",
+    "vote_not_on_roll": (
+        "Only residents who said yes to keeping their messages (and stewards) can propose a "
+        "vote: /consent"
+    ),
+    "vote_open": "A vote on this is already open: /policy",
+    "vote_unknown_policy": (
+        "I can put these to a vote: media on|off, site residents|public, digest off|sun 20:00, "
+        "on_this_day off|09:00, hold_hours 72, retention forever|5y, steward, unsteward. "
+        "For example: /propose media off"
+    ),
+    "vote_needs_person": (
+        "Reply to the person's message with /propose steward (or /propose unsteward), or "
+        "mention them."
+    ),
+    "vote_pointless": "Nothing to decide: it is so already.",
+    "vote_bad_value": "{error}",
+    "vote_poll_failed": "I could not open the poll here, so there is no vote.",
+    "what_media_on": "keep photos, voice and files with kept messages",
+    "what_media_off": "stop keeping photos, voice and files",
+    "what_site_public": (
+        "make the archive website public (only with the messages of people who chose "
+        "/consent public themselves)"
+    ),
+    "what_site_residents": "keep the archive website for residents only",
+    "what_digest": "post the weekly digest on {value}",
+    "what_digest_off": "stop the weekly digest",
+    "what_on_this_day": "post the day's memories at {value}",
+    "what_on_this_day_off": "stop the daily memories",
+    "what_hold_hours": "let a tagged message wait {value} hours for its author's answer",
+    "what_retention": "erase kept messages once they are older than {years} years",
+    "what_retention_forever": "keep messages for as long as the community exists",
+    "what_steward": "make {name} a steward",
+    "what_unsteward": "{name} stops being a steward",
+    "policy_title": "What {community} decided:",
+    "policy_line": "• {policy}: {value} — {source}",
+    "policy_default": "the default",
+    "policy_by_vote": "vote of {date}",
+    "policy_by_steward": "recorded {date}",
+    "policy_open": "🗳 Open: {what} — until {closes}, {answers} answered, {needed} needed",
+    "stewards_title": "Stewards of {community}:",
+    "stewards_line": "• {name}, since {since}",
+    "stewards_none": "{community} has no stewards yet.",
+    "unsteward_usage": "To step down as a steward: /unsteward me",
+    "unsteward_done": "You are no longer a steward of {community}.",
+    "unsteward_not": "You are not a steward of {community}.",
     # files kept with messages (archiver.media_files)
     "media_too_large": "Your {kind} was not kept: it is larger than the {limit} MB this archive keeps. Your words are kept.",
     "media_quota_full": "Your {kind} was not kept: the archive's space for files is full. Your words are kept; a steward can make room.",

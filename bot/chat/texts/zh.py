@@ -1,6 +1,55 @@
 """中文文案。语气：简短、温暖、说清楚保存了什么、怎么说不。"""
 
 TEXTS: dict[str, str] = {
+    # votes and policy (archiver.votes, archiver.policy)
+    "vote_question": "投票：{what}？",
+    "vote_yes": "赞成",
+    "vote_no": "反对",
+    "vote_opened": (
+        "🗳 {name}提议：{what}。\n"
+        "请在投票中回答——同意保存消息的邻居和管理员都可以投票。"
+        "投票不匿名，这样我才能核对谁可以投票；结束后只保留票数。"
+        "截止时间 {closes}；至少 {needed} 人回答才有效，赞成多于反对即通过。"
+    ),
+    "vote_passed": "✅ 已通过：{what}（赞成 {yes}，反对 {no}）。",
+    "vote_rejected": "❌ 未通过：{what}（赞成 {yes}，反对 {no}）。",
+    "vote_no_quorum": "回答人数不够：{what}（{answers}/{needed}），一切不变。",
+    "vote_not_on_roll": "只有同意保存消息的邻居（和管理员）可以发起投票：/consent",
+    "vote_open": "这件事已经在投票了：/policy",
+    "vote_unknown_policy": (
+        "可以投票的事项：media on|off、site residents|public、digest off|sun 20:00、"
+        "on_this_day off|09:00、hold_hours 72、retention forever|5y、steward、unsteward。"
+        "例如：/propose media off"
+    ),
+    "vote_needs_person": "请回复那位邻居的消息发送 /propose steward（或 /propose unsteward），或者@他。",
+    "vote_pointless": "不用投票：现在已经是这样了。",
+    "vote_bad_value": "{error}",
+    "vote_poll_failed": "这里发不了投票，所以这次投票没有开始。",
+    "what_media_on": "保存已保存消息里的照片、语音和文件",
+    "what_media_off": "不再保存照片、语音和文件",
+    "what_site_public": "公开存档网站（只包含自己选择了 /consent public 的邻居的消息）",
+    "what_site_residents": "存档网站只给本小区居民看",
+    "what_digest": "每周摘要改在 {value} 发",
+    "what_digest_off": "停发每周摘要",
+    "what_on_this_day": "“历史上的今天”改在 {value} 发",
+    "what_on_this_day_off": "停发“历史上的今天”",
+    "what_hold_hours": "被标记的消息等作者回答 {value} 小时",
+    "what_retention": "删除超过 {years} 年的已保存消息",
+    "what_retention_forever": "消息一直保存",
+    "what_steward": "让{name}成为管理员",
+    "what_unsteward": "{name}不再担任管理员",
+    "policy_title": "{community}的决定：",
+    "policy_line": "• {policy}：{value}——{source}",
+    "policy_default": "默认设置",
+    "policy_by_vote": "{date} 投票决定",
+    "policy_by_steward": "{date} 记录",
+    "policy_open": "🗳 进行中：{what}——截止 {closes}，已有 {answers} 人回答，需要 {needed} 人",
+    "stewards_title": "{community}的管理员：",
+    "stewards_line": "• {name}，自 {since}",
+    "stewards_none": "{community}还没有管理员。",
+    "unsteward_usage": "不再担任管理员：/unsteward me",
+    "unsteward_done": "你已不再是{community}的管理员。",
+    "unsteward_not": "你不是{community}的管理员。",
     # files kept with messages (archiver.media_files)
     "media_too_large": "您的{kind}没有保存：超过了本存档能保存的 {limit} MB。您的文字已保存。",
     "media_quota_full": "您的{kind}没有保存：存档的文件空间已满。您的文字已保存；管理员可以腾出空间。",

@@ -51,7 +51,7 @@ from nio.crypto import ENCRYPTION_ENABLED
 from nio.crypto.attachments import decrypt_attachment
 
 from archiver.errors import ConfigError, StorageError
-from archiver.events import DeleteEvent, EditEvent, MediaRef, MessageEvent
+from archiver.events import ChatRef, DeleteEvent, EditEvent, MediaRef, MessageEvent
 from archiver.media import sniff_mime
 from archiver.reactions import is_keep
 from archiver.stewards import Appointment, StewardReason
@@ -62,6 +62,7 @@ from bot.chat.messages import (
     Incoming,
     PlatformError,
     PlatformUnavailableError,
+    PollRequest,
     Reaction,
     Reply,
     SendRefusedError,
@@ -479,6 +480,11 @@ class MatrixAdapter:
                 await self._on_message(room_id, event)
         elif kind == mx.REACTION and sender not in self._bots:
             await self._on_reaction(room_id, event)
+        elif kind in mx.POLL_RESPONSES and sender not in self._bots:
+            found = mx.poll_response(event)
+            if found is not None:
+                start, option = found
+                await self._call(self.router.on_poll_answer, start, mx.account(sender), option)
         elif kind == mx.REDACTION:
             target = mx.redacted_id(event)
             if target is None or self.store.is_direct(room_id):
@@ -534,6 +540,7 @@ class MatrixAdapter:
             media_kind=media_kind,
             chat_title=self._title(room_id),
             media=mx.media_ref(event),
+            mentions=tuple(m for m in mx.mentions(event) if m.user_id != self.user_id),
         )
         await self._send_all(await self._call(self.router.on_message, incoming))
         if incoming.private:
@@ -732,6 +739,8 @@ class MatrixAdapter:
         if reply.picture is not None:
             await self._send_picture(reply.chat.chat_id, reply.picture)
         event_id = await self._send_to(reply.chat.chat_id, reply)
+        if reply.poll is not None:
+            await self._send_poll(reply.chat.chat_id, reply.poll)
         if reply.prompt_id is not None:
             # Attached before the answers are offered, so a fast reaction is recognised.
             await self._call(self.router.prompt_sent, reply.prompt_id, event_id)
@@ -794,6 +803,29 @@ class MatrixAdapter:
         else:
             body["url"] = answer.content_uri
         return await self._send_event(room_id, mx.MESSAGE, body)
+
+    async def _send_poll(self, room_id: str, poll: PollRequest) -> None:
+        """A vote's poll as an ``m.poll.start`` (disclosed, one answer); the responses say
+        who answered, so the roll can be checked. Closed with ``m.poll.end`` by the bot at
+        the vote's deadline (``close_poll``)."""
+        try:
+            start = await self._send_event(
+                room_id, mx.POLL_START, mx.poll_start_content(poll.question, poll.options)
+            )
+        except PlatformError:
+            await self._send_all(
+                await self._call(self.router.poll_failed, mx.chat(room_id), poll.vote_id)
+            )
+            raise
+        await self._call(self.router.poll_sent, poll.vote_id, start, start)
+
+    async def close_poll(self, chat: ChatRef, poll_message_id: str) -> None:
+        """End a vote's poll (``m.poll.end``, unstable name as clients render it)."""
+        await self._send_event(
+            chat.chat_id,
+            "org.matrix.msc3381.poll.end",
+            mx.poll_end_content(poll_message_id, "The vote is closed."),
+        )
 
     async def _send_to(self, room_id: str, reply: Reply) -> str:
         return await self._send_event(room_id, mx.MESSAGE, mx.notice_content(reply))

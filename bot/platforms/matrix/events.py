@@ -21,6 +21,11 @@ MESSAGE = "m.room.message"
 REACTION = "m.reaction"
 REDACTION = "m.room.redaction"
 MEMBER = "m.room.member"
+# Polls (MSC3381): clients render the unstable names, so the bot sends those and reads both.
+POLL_START = "org.matrix.msc3381.poll.start"
+POLL_RESPONSES = ("m.poll.response", "org.matrix.msc3381.poll.response")
+POLL_ENDS = ("m.poll.end", "org.matrix.msc3381.poll.end")
+TEXT_KEY = "org.matrix.msc1767.text"
 NOTICE = "m.notice"
 ENCRYPTED = "m.room.encrypted"
 # Message types whose body is what the person wrote; the others are media (body = caption).
@@ -210,6 +215,73 @@ def message_event(room_id: str, event: Event, author_name: str | None) -> Messag
         media_kind=kind,
         media=media_ref(event),
     )
+
+
+_USER_ID = re.compile(r"@[a-z0-9._=/+-]+:[A-Za-z0-9.-]+(?::\d+)?")
+
+
+def mentions(event: Event) -> tuple[AccountRef, ...]:
+    """Who a message mentions: ``m.mentions.user_ids`` (intentional mentions), else the
+    user ids written in its text (a pill's fallback text is the user id)."""
+    body = content(event)
+    listed = body.get("m.mentions")
+    ids = listed.get("user_ids") if isinstance(listed, dict) else None
+    if not isinstance(ids, list) or not ids:
+        text = body.get("body") if isinstance(body.get("body"), str) else ""
+        ids = _USER_ID.findall(str(text))
+    return tuple(account(str(user_id)) for user_id in ids if isinstance(user_id, str))
+
+
+def poll_start_content(question: str, options: tuple[str, ...]) -> dict[str, Any]:
+    """An ``m.poll.start`` (unstable names) with one answer each, results disclosed, and a
+    text fallback for clients without polls. Answer ids are the options' positions."""
+    fallback = "\n".join([question, *(f"{n}. {o}" for n, o in enumerate(options, start=1))])
+    return {
+        POLL_START: {
+            "question": {TEXT_KEY: question, "body": question},
+            "kind": "org.matrix.msc3381.poll.disclosed",
+            "max_selections": 1,
+            "answers": [
+                {"id": str(index), TEXT_KEY: option} for index, option in enumerate(options)
+            ],
+        },
+        TEXT_KEY: fallback,
+        "body": fallback,
+    }
+
+
+def poll_end_content(start_id: str, text: str) -> dict[str, Any]:
+    """The ``m.poll.end`` (unstable names) closing the poll ``start_id``."""
+    return {
+        "m.relates_to": {"rel_type": "m.reference", "event_id": start_id},
+        "org.matrix.msc3381.poll.end": {},
+        TEXT_KEY: text,
+        "body": text,
+    }
+
+
+def poll_response(event: Event) -> tuple[str, int | None] | None:
+    """(the poll's start event id, the chosen option's position; None: taken back) of an
+    ``m.poll.response`` in either naming, or None when it is not a readable one."""
+    body = content(event)
+    relation = body.get("m.relates_to")
+    if not isinstance(relation, dict) or relation.get("rel_type") != "m.reference":
+        return None
+    start = relation.get("event_id")
+    if not isinstance(start, str):
+        return None
+    selections = body.get("m.selections")
+    if selections is None:
+        unstable = body.get("org.matrix.msc3381.poll.response")
+        selections = unstable.get("answers") if isinstance(unstable, dict) else None
+    if not isinstance(selections, list):
+        return None
+    if not selections:
+        return start, None
+    first = selections[0]
+    if isinstance(first, str) and first.isdigit():
+        return start, int(first)
+    return start, -1  # an answer id this bot never offered: counts as none
 
 
 def for_matrix(text: str) -> str:

@@ -55,6 +55,7 @@ from telegram.ext import (
     ContextTypes,
     MessageHandler,
     MessageReactionHandler,
+    PollAnswerHandler,
     filters,
 )
 from telegram.request import HTTPXRequest
@@ -68,6 +69,7 @@ from bot.chat.messages import (
     FileTooLargeError,
     Incoming,
     PlatformError,
+    PollRequest,
     Reaction,
     Reply,
 )
@@ -83,6 +85,7 @@ ALLOWED_UPDATES = (
     "callback_query",
     "message_reaction",
     "my_chat_member",
+    "poll_answer",
 )
 POLL_TIMEOUT = 30
 MAX_TEXT = 4096
@@ -127,6 +130,8 @@ class TelegramAdapter:
         # Content of recent messages, in memory only, so that a keep reaction (which carries
         # no content on Telegram) can still hold the message for its author's answer.
         self._recent: OrderedDict[tuple[str, str], MessageEvent] = OrderedDict()
+        # @username → user id of people seen writing, in memory only (for `propose steward @x`).
+        self._usernames: OrderedDict[str, str] = OrderedDict()
         # The bot's own recent messages: a keep reaction on one is not a resident's memory.
         self._own: OrderedDict[tuple[str, str], None] = OrderedDict()
         # Set by the error handler when an update failed for a reason that will pass (the
@@ -153,6 +158,7 @@ class TelegramAdapter:
         )
         app.add_handler(CallbackQueryHandler(self._on_button))
         app.add_handler(MessageReactionHandler(self._on_reaction))
+        app.add_handler(PollAnswerHandler(self._on_poll_answer))
         app.add_handler(MessageHandler(filters.StatusUpdate.NEW_CHAT_MEMBERS, self._on_joined))
         app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self._on_edit))
         app.add_handler(
@@ -165,6 +171,10 @@ class TelegramAdapter:
         message = update.message
         if message is None or message.from_user is None or message.from_user.is_bot:
             return
+        if message.from_user.username:
+            self._usernames[message.from_user.username.lower()] = str(message.from_user.id)
+            while len(self._usernames) > RECENT_MESSAGES:
+                self._usernames.popitem(last=False)
         incoming = self._incoming(message, message.from_user)
         if not incoming.private:
             self._remember(incoming.as_event())
@@ -341,6 +351,14 @@ class TelegramAdapter:
             else:
                 await self._send_all(result)
 
+    async def _on_poll_answer(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An answer in a vote's poll (``option_ids`` empty: taken back)."""
+        answer = update.poll_answer
+        if answer is None or answer.user is None or answer.user.is_bot:
+            return  # an anonymous admin answering as the group: nobody to check on the roll
+        option = answer.option_ids[0] if answer.option_ids else None
+        await self._call(self.router.on_poll_answer, answer.poll_id, _account(answer.user), option)
+
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log every handler error with its traceback; the resident sees nothing broken.
         When the archive could not be reached, the update is kept for another try."""
@@ -373,7 +391,20 @@ class TelegramAdapter:
             media_kind=_media_kind(message),
             chat_title=message.chat.title,
             media=_media_ref(message),
+            mentions=self._mentions(message),
         )
+
+    def _mentions(self, message: Message) -> tuple[AccountRef, ...]:
+        """Who the message mentions: a text mention carries the person; an @username is
+        known when the bot has seen that person write (Telegram resolves no usernames for
+        bots)."""
+        found: list[AccountRef] = []
+        for entity, value in message.parse_entities(["text_mention", "mention"]).items():
+            if entity.user is not None:
+                found.append(_account(entity.user))
+            elif value.lstrip("@").lower() in self._usernames:
+                found.append(AccountRef(PLATFORM, self._usernames[value.lstrip("@").lower()]))
+        return tuple(found)
 
     def _remember(self, event: MessageEvent) -> None:
         key = (event.chat.chat_id, event.message_id)
@@ -422,11 +453,58 @@ class TelegramAdapter:
                 await self._send_picture(reply.chat.chat_id, reply)
             else:
                 await self._send_text(reply.chat.chat_id, reply, private=False)
+            if reply.poll is not None:
+                await self._send_poll(reply.chat, reply.poll)
         except TelegramError as exc:
             if isinstance(exc, Forbidden):
                 log.warning("removed from %s: %s", reply.chat.chat_id, exc)
                 await self._call(self.router.on_bot_removed, reply.chat)
             raise mapped(exc, reply.chat) from exc
+
+    async def _send_poll(self, chat: ChatRef, poll: PollRequest) -> None:
+        """A vote's poll: not anonymous (``poll_answer`` updates say who answered, so the
+        roll can be checked — the poll's text says so), one answer, changeable, closed by
+        the bot at the vote's deadline (``close_poll``). When Telegram refuses it, there is
+        no vote."""
+        try:
+            sent = await self._retrying(
+                functools.partial(
+                    self.bot.send_poll,
+                    chat_id=int(chat.chat_id),
+                    question=poll.question,
+                    options=list(poll.options),
+                    is_anonymous=False,
+                    allows_multiple_answers=False,
+                    allows_revoting=True,
+                )
+            )
+        except BadRequest:
+            await self._send_all(await self._call(self.router.poll_failed, chat, poll.vote_id))
+            raise
+        if sent.poll is not None:
+            self._remember_own(chat.chat_id, str(sent.message_id))
+            await self._call(
+                self.router.poll_sent, poll.vote_id, sent.poll.id, str(sent.message_id)
+            )
+
+    async def close_poll(self, chat: ChatRef, poll_message_id: str) -> None:
+        """Stop a vote's poll (``stopPoll``); one already closed is fine.
+
+        Raises:
+            SendRefusedError: the group refused it.
+            PlatformUnavailableError: Telegram could not be reached, after waiting.
+        """
+        try:
+            await self._retrying(
+                functools.partial(
+                    self.bot.stop_poll, chat_id=int(chat.chat_id), message_id=int(poll_message_id)
+                )
+            )
+        except BadRequest as exc:
+            if "already been closed" not in exc.message:
+                raise mapped(exc, chat) from exc
+        except TelegramError as exc:
+            raise mapped(exc, chat) from exc
 
     async def _send_text(self, chat_id: str, reply: Reply, *, private: bool) -> None:
         markup = None
