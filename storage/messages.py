@@ -309,3 +309,17 @@ def count_tags_by(session: Session, person_id: int) -> int:
     return int(
         session.exec(select(func.count()).select_from(Tag).where(Tag.tagger_id == person_id)).one()
     )
+
+
+def messages_sent_before(
+    session: Session, community_id: str, cutoff: datetime, limit: int
+) -> list[tuple[int, int]]:
+    """Up to ``limit`` of the community's kept messages sent before ``cutoff``:
+    (message id, author's person id), oldest first."""
+    stmt = (
+        select(Message.id, Message.author_id)
+        .where(Message.community_id == community_id, Message.sent_at < cutoff)
+        .order_by(col(Message.sent_at))
+        .limit(limit)
+    )
+    return [(int(mid), int(author)) for mid, author in session.exec(stmt) if mid is not None]

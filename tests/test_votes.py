@@ -25,12 +25,14 @@ from archiver.policy import (
     normalise,
     with_policy,
 )
+from archiver.retention import apply_retention
 from archiver.stewards import is_steward
 from archiver.votes import Result, VoteError, VoteRules, answer, close_due, poll_sent, propose
 from bot.cli.main import app
+from storage import people
 from storage.db import Database
 from storage.models import Ballot, Message
-from tests.conftest import CHAT, COMMUNITY, SETTINGS, account, message, rows, say
+from tests.conftest import CHAT, COMMUNITY, SETTINGS, account, leftovers, message, rows, say
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 RULES = VoteRules(quorum_percent=20, min_voters=3, hours=72)
@@ -223,3 +225,30 @@ def test_policy_and_stewards_on_the_command_line(tmp_path: Path) -> None:
         ]
     finally:
         archive.close()
+
+
+def test_a_decided_retention_erases_old_messages_with_ledger_entries(roll: Archive) -> None:
+    old = message(
+        3000, 1, "a very old notice about the lift 4411", sent_at=NOW - timedelta(days=800)
+    )
+    recent = message(3001, 1, "a recent notice", sent_at=NOW - timedelta(days=30))
+    for event in (old, recent):
+        ingest_message(roll, event)
+    assert apply_retention(roll, COMMUNITY, now=NOW) == 0, "forever: the default"
+    vote = opened(roll, "retention", "2y")
+    for user in (1, 2, 3):
+        answer(roll, f"poll-{vote}", account(user), "yes", now=NOW)
+    [closed] = close_due(roll, now=LATER)
+    assert closed.result is Result.PASSED
+    assert apply_retention(roll, COMMUNITY, now=LATER) == 1
+    texts = [m.text for m in rows(roll, Message)]
+    assert "a recent notice" in texts and old.text not in texts
+    with roll.db.read() as session:
+        person = people.find_person(session, COMMUNITY, "telegram", "1")
+        assert person is not None and person.id is not None
+        [entry] = [e for e in people.ledger(session, person.id) if e.field == "erasure"]
+    assert entry.new_value == "retention" and "1 message(s) sent before" in (entry.evidence or "")
+    assert entry.actor == "community policy retention 2y"
+    assert apply_retention(roll, COMMUNITY, now=LATER) == 0, "nothing twice"
+    if roll.db.is_sqlite:
+        assert leftovers(roll, [old.text]) == []

@@ -27,6 +27,7 @@ from archiver.community import CommunitySettings, community_ids, ensure_communit
 from archiver.errors import ConfigError
 from archiver.policy import with_policy
 from archiver.preservation import purge_expired
+from archiver.retention import apply_retention
 from archiver.votes import close_due
 from bot.app.config import Config
 from bot.app.schedule import PostSchedule
@@ -35,6 +36,7 @@ from bot.chat.router import Router
 
 log = logging.getLogger(__name__)
 
+RETENTION_HOURS = 6
 VOTE_CHECK_SECONDS = 60.0  # how often votes past their deadline are looked for
 PURGE_MINUTES = 10
 # Seconds before setting up the scheduled posts again after it failed (doubling, at most 5 min).
@@ -141,6 +143,17 @@ async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
             coalesce=True,
             max_instances=1,
         )
+        # Communities that decided a retention have their oldest kept messages erased.
+        scheduler.add_job(
+            retention_check,
+            "interval",
+            args=[archive],
+            hours=RETENTION_HOURS,
+            next_run_time=datetime.now(UTC),
+            id="retention",
+            coalesce=True,
+            max_instances=1,
+        )
         scheduler.start()
         log.info("starting; stop with Ctrl-C")
         posts = asyncio.ensure_future(
@@ -157,6 +170,16 @@ async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
             posts.cancel()
             await asyncio.gather(posts, return_exceptions=True)
         scheduler.shutdown(wait=False)
+
+
+def retention_check(archive: Archive) -> None:
+    """Apply every community's decided retention (archiver.retention); a plain function,
+    run in the scheduler's thread pool. Never raises: logged instead."""
+    for community_id in community_ids(archive):
+        try:
+            apply_retention(archive, community_id)
+        except Exception:
+            log.exception("retention of %s could not be applied", community_id)
 
 
 async def close_votes(archive: Archive, router: Router, senders: dict[str, Sender]) -> None:
