@@ -31,6 +31,7 @@ from archiver.archive import Archive
 from archiver.community import CommunitySettings
 from archiver.errors import CommunityMemoryError, UnknownCommunityError
 from archiver.events import AccountRef
+from archiver.stewards import StewardReason
 from storage import communities, people
 from storage import policy as policy_store
 from storage import stewards as steward_store
@@ -173,8 +174,9 @@ def record_decision(
     if policy in STEWARD_CHANGES:
         person_id = int(value)
         if policy == "steward":
+            reason = StewardReason.VOTE if vote_id else StewardReason.CLI
             steward_store.add_steward(
-                session, community_id, person_id, reason="vote" if vote_id else "cli", since=moment
+                session, community_id, person_id, reason=reason.value, since=moment
             )
         else:
             policy_store.remove_steward(session, community_id, person_id)

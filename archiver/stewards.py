@@ -34,6 +34,7 @@ class StewardReason(StrEnum):
     ROOM_ADMIN = "room_admin"  # power level >= 50 in a Matrix room when the bot joined
     GROUP_ADMIN = "group_admin"  # owner or administrator of a Telegram group when it joined
     CLI = "cli"  # appointed by the operator
+    VOTE = "vote"  # chosen by a vote of the residents (archiver.votes)
 
 
 @dataclass(frozen=True, slots=True)

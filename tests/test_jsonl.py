@@ -420,7 +420,7 @@ def test_export_writes_every_line_type_in_order(archive: Archive, tmp_path: Path
         assert KEYS[line["type"]] <= set(line), line
         assert_times_have_offsets(line)
     community = lines[0]
-    assert community["schema"] == 1
+    assert community["schema"] == 2
     assert community["id"] == COMMUNITY
     assert community["generator"].startswith("community-memory ")
     assert report.lines == len(lines)
@@ -714,9 +714,9 @@ BAD_FILES: dict[str, tuple[Callable[[list[str]], list[str]], str]] = {
         lambda lines: [lines[0], _without_key(lines[1], "type"), *lines[2:]],
         'line 2: no "type" key',
     ),
-    "schema 2": (
-        lambda lines: [_with(lines[0], schema=2), *lines[1:]],
-        "line 1: export schema 2 was written by a newer Community Memory",
+    "schema 3": (
+        lambda lines: [_with(lines[0], schema=3), *lines[1:]],
+        "line 1: export schema 3 was written by a newer Community Memory",
     ),
     "empty file": (lambda lines: [], "empty file"),
     "first line not community": (

@@ -15,7 +15,9 @@ from typer.testing import Result as CliResult
 from archiver.archive import Archive, open_archive
 from archiver.community import ensure_community
 from archiver.consent import Actor, Level
+from archiver.exporters.jsonl import export_jsonl
 from archiver.forget import forget_person
+from archiver.importers.jsonl import import_jsonl
 from archiver.ingest import ingest_message
 from archiver.policy import (
     PolicyValueError,
@@ -26,11 +28,13 @@ from archiver.policy import (
     with_policy,
 )
 from archiver.retention import apply_retention
-from archiver.stewards import is_steward
+from archiver.segmentation import Segmenter
+from archiver.stewards import StewardReason, is_steward, stewards_of
 from archiver.votes import Result, VoteError, VoteRules, answer, close_due, poll_sent, propose
 from bot.cli.main import app
 from storage import people
 from storage.db import Database
+from storage.migrate import upgrade
 from storage.models import Ballot, Message
 from tests.conftest import CHAT, COMMUNITY, SETTINGS, account, leftovers, message, rows, say
 
@@ -150,6 +154,8 @@ def test_stewards_are_voted_in_and_out_and_step_down(roll: Archive) -> None:
         answer(roll, "p-steward", account(user), "yes", now=NOW)
     [closed] = close_due(roll, now=LATER)
     assert closed.result is Result.PASSED and is_steward(roll, COMMUNITY, account(5))
+    [chosen] = [s for s in stewards_of(roll, COMMUNITY) if account(5) in s.accounts]
+    assert chosen.reason is StewardReason.VOTE
     # Stepping down needs no vote; the ledger says who did what.
     assert change_steward(roll, COMMUNITY, account(5), add=False, actor="telegram:5 (themself)")
     assert not is_steward(roll, COMMUNITY, account(5))
@@ -252,3 +258,40 @@ def test_a_decided_retention_erases_old_messages_with_ledger_entries(roll: Archi
     assert apply_retention(roll, COMMUNITY, now=LATER) == 0, "nothing twice"
     if roll.db.is_sqlite:
         assert leftovers(roll, [old.text]) == []
+
+
+def test_the_policy_ledger_and_tallies_round_trip_through_jsonl(
+    roll: Archive, tmp_path: Path, segmenter: Segmenter
+) -> None:
+    """``export jsonl`` writes the closed votes (tallies only, never who answered what) and
+    the policy ledger; ``import jsonl`` into a new archive restores them, a rerun adds
+    nothing, and the restored policy is in force there."""
+    vote = opened(roll, "digest", "sat 10:00")
+    for user, choice in ((1, "yes"), (2, "yes"), (3, "no")):
+        answer(roll, f"poll-{vote}", account(user), choice, now=NOW)
+    close_due(roll, now=LATER)
+    change_steward(roll, COMMUNITY, account(4), add=True, actor="cli", evidence="form #7")
+    opened(roll, "media", "off")  # still open: not exported
+    out = tmp_path / "export.jsonl"
+    report = export_jsonl(roll, COMMUNITY, out)
+    assert (report.votes, report.policy_events) == (1, 2)
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    [vote_line] = [line for line in lines if line["type"] == "vote"]
+    assert (vote_line["yes"], vote_line["no"], vote_line["result"]) == (2, 1, "passed")
+    assert "ballot" not in {line["type"] for line in lines}
+
+    target = Archive(db=Database(f"sqlite:///{tmp_path / 'new.db'}"), segmenter=segmenter)
+    try:
+        upgrade(target.db)
+        restored = import_jsonl(target, out)
+        assert (restored.votes, restored.policy_events) == (1, 2)
+        again = import_jsonl(target, out)
+        assert (again.votes, again.policy_events, again.added) == (0, 0, 0)
+        assert with_policy(target, SETTINGS).digest == "sat 10:00"
+        assert is_steward(target, COMMUNITY, account(4))
+        assert [(e.policy, e.actor, e.evidence) for e in ledger(target, COMMUNITY)] == [
+            ("digest", "vote", None),
+            ("steward", "cli", "form #7"),
+        ]
+    finally:
+        target.close()

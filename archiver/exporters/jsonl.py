@@ -2,10 +2,10 @@
 
 One JSON object per line, each with a ``type``, in a fixed order: ``community`` (with the
 schema version), ``space``, ``person``, ``consent_event``, ``story``, ``message``,
-``message_version``, ``tag``, ``post``, ``steward``. Only what the community keeps goes out:
-held messages (their authors have not said yes) and the tags waiting on them are not the
-community's and are never exported, and a person's display name is written only while they
-have said yes.
+``message_version``, ``tag``, ``post``, ``steward``, ``vote``, ``policy_event``. Only what
+the community keeps goes out: held messages (their authors have not said yes) and the tags
+waiting on them are not the community's and are never exported, a person's display name is
+written only while they have said yes, and of a vote only its tally (not who answered what).
 
 The export streams: messages, versions and tags are read page by page by id inside one
 database snapshot and written as they come, so memory stays flat for a million messages and
@@ -33,11 +33,12 @@ from archiver.consent_policy import Level, keeps_name
 from archiver.errors import CommunityMemoryError, UnknownCommunityError
 from storage import communities, dump, people
 from storage import media as media_store
+from storage import policy as policy_store
 from storage import stewards as steward_store
 from storage.dump import as_utc, as_utc_or_none
 from storage.models import Media
 
-SCHEMA = 1
+SCHEMA = 2  # 2: vote and policy_event lines (the community's decisions)
 PAGE_SIZE = 2000
 
 Progress = Callable[[int], None]
@@ -59,6 +60,8 @@ class ExportReport:
     tags: int = 0
     posts: int = 0
     stewards: int = 0
+    votes: int = 0
+    policy_events: int = 0
     bytes: int = 0
     files: int = 0  # messages' files copied to the --media folder
     files_missing: int = 0  # named by a message but not found under media_dir
@@ -76,6 +79,8 @@ class ExportReport:
             + self.tags
             + self.posts
             + self.stewards
+            + self.votes
+            + self.policy_events
         )
 
     def summary(self) -> str:
@@ -84,7 +89,7 @@ class ExportReport:
             f"{self.community_id} → {self.path}: {self.messages} messages, "
             f"{self.message_versions} earlier versions, {self.tags} tags, {self.stories} stories, "
             f"{self.people} people, {self.consent_events} consent entries, {self.posts} posts, "
-            f"{self.stewards} stewards "
+            f"{self.stewards} stewards, {self.votes} votes, {self.policy_events} decisions "
             f"({self.lines} lines, {self.bytes:,} bytes)"
             + (f"; {self.files} files copied" if self.files else "")
             + (f"; {self.files_missing} files missing from media_dir" if self.files_missing else "")
@@ -105,6 +110,8 @@ class ExportReport:
             "tags": self.tags,
             "posts": self.posts,
             "stewards": self.stewards,
+            "votes": self.votes,
+            "policy_events": self.policy_events,
             "bytes": self.bytes,
             "files": self.files,
             "files_missing": self.files_missing,
@@ -242,6 +249,10 @@ def _time_or_none(moment: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def _when(moment: datetime | None) -> str | None:
+    return None if moment is None else as_utc(moment).isoformat()
+
+
 def _media_line(file: Media) -> dict[str, object]:
     return {
         "sha256": file.sha256,
@@ -290,6 +301,8 @@ class _Writer:
         self.tags()
         self.posts()
         self.stewards()
+        self.votes()
+        self.policy_events()
 
     def community(self) -> None:
         row = communities.get_community(self.session, self.community_id)
@@ -500,3 +513,46 @@ class _Writer:
                 }
             )
             self.report.stewards += 1
+
+    def votes(self) -> None:
+        # Closed votes only: an open one belongs to its chat's poll, which no other archive
+        # has. How each person answered is not the community's memory: only the tally.
+        for vote in policy_store.votes_of(self.session, self.community_id):
+            if vote.closed_at is None:
+                continue
+            self.line(
+                {
+                    "type": "vote",
+                    "id": vote.id,
+                    "space": self.space_keys[vote.space_id],
+                    "policy": vote.policy,
+                    "value": vote.value,
+                    "proposed_by": vote.proposed_by,
+                    "roll": vote.roll,
+                    "needed": vote.needed,
+                    "opened_at": _when(vote.opened_at),
+                    "closes_at": _when(vote.closes_at),
+                    "closed_at": _when(vote.closed_at),
+                    "result": vote.result,
+                    "yes": vote.yes,
+                    "no": vote.no,
+                }
+            )
+            self.report.votes += 1
+
+    def policy_events(self) -> None:
+        for event in policy_store.events(self.session, self.community_id):
+            self.line(
+                {
+                    "type": "policy_event",
+                    "id": event.id,
+                    "policy": event.policy,
+                    "value": event.value,
+                    "old_value": event.old_value,
+                    "vote": event.vote_id,
+                    "actor": event.actor,
+                    "evidence": event.evidence,
+                    "at": _when(event.at),
+                }
+            )
+            self.report.policy_events += 1

@@ -37,11 +37,13 @@ from archiver.errors import CommunityMemoryError
 from archiver.events import AccountRef, ChatRef, MediaRef
 from archiver.importers.jsonl_check import Checker, Plan, check_file, scan
 from archiver.media_files import FileOutcome, keep_file
+from archiver.policy import STEWARD_CHANGES
 from storage import communities, dump, people
 from storage import messages as message_store
+from storage import policy as policy_store
 from storage import stewards as steward_store
 from storage.dump import as_utc
-from storage.models import ConsentEvent, Message, MessageVersion, Post, Tag
+from storage.models import ConsentEvent, Message, MessageVersion, PolicyEvent, Post, Tag, Vote
 
 BATCH_SIZE = 5000
 
@@ -70,6 +72,8 @@ class JsonlImportReport:
     tags: int = 0
     posts: int = 0
     stewards: int = 0
+    votes: int = 0
+    policy_events: int = 0
     files: int = 0  # messages' files restored (or there already)
     files_missing: int = 0  # named by a message, not in the --media folder
     files_bad: int = 0  # their bytes do not match the hash the file names: not restored
@@ -90,6 +94,8 @@ class JsonlImportReport:
             + self.tags
             + self.posts
             + self.stewards
+            + self.votes
+            + self.policy_events
         )
 
     def summary(self) -> str:
@@ -106,7 +112,8 @@ class JsonlImportReport:
             f"{self.message_versions} earlier versions, {self.tags} tags, {self.stories} stories, "
             f"{self.people} new people ({self.people_matched} known), "
             f"{self.consent_events} consent entries ({self.consent_events_matched} known), "
-            f"{self.posts} posts, {self.stewards} stewards" + self._files_summary()
+            f"{self.posts} posts, {self.stewards} stewards, {self.votes} votes, "
+            f"{self.policy_events} decisions" + self._files_summary()
         )
 
     def _files_summary(self) -> str:
@@ -147,6 +154,8 @@ class JsonlImportReport:
             "tags": self.tags,
             "posts": self.posts,
             "stewards": self.stewards,
+            "votes": self.votes,
+            "policy_events": self.policy_events,
             "files": self.files,
             "files_missing": self.files_missing,
             "files_bad": self.files_bad,
@@ -282,7 +291,70 @@ def _restore_setup(session: Session, plan: Plan, target: str, report: JsonlImpor
             space_id=None if space is None else ids.spaces[space],
         ):
             report.stewards += 1
+    _restore_decisions(session, plan, target, ids, report)
     return ids
+
+
+def _restore_decisions(
+    session: Session, plan: Plan, target: str, ids: _Ids, report: JsonlImportReport
+) -> None:
+    """Closed votes (their tallies) and the policy ledger, each once: a vote is known by
+    what it proposed and when it opened, a decision by what, to what, and when."""
+
+    def mapped(policy: str, value: str) -> str:
+        return str(ids.people[int(value)]) if policy in STEWARD_CHANGES else value
+
+    votes: dict[int, int] = {}
+    known_votes = {
+        (v.policy, v.value, as_utc(v.opened_at)): v.id
+        for v in policy_store.votes_of(session, target)
+    }
+    for vid, vote in plan.votes.items():
+        value = mapped(vote["policy"], vote["value"])
+        key = (vote["policy"], value, vote["opened_at"])
+        found = known_votes.get(key)
+        if found is None:
+            row = policy_store.add_vote(
+                session,
+                Vote(
+                    community_id=target,
+                    space_id=ids.spaces[vote["space"]],
+                    policy=vote["policy"],
+                    value=value,
+                    proposed_by=ids.people[vote["proposed_by"]],
+                    roll=vote["roll"],
+                    needed=vote["needed"],
+                    opened_at=vote["opened_at"],
+                    closes_at=vote["closes_at"],
+                    closed_at=vote["closed_at"],
+                    result=vote["result"],
+                    yes=vote["yes"],
+                    no=vote["no"],
+                ),
+            )
+            found = row.id
+            report.votes += 1
+        assert found is not None
+        votes[vid] = found
+    known_events = {(e.policy, e.value, as_utc(e.at)) for e in policy_store.events(session, target)}
+    for event in plan.policy_events:
+        value = mapped(event["policy"], event["value"])
+        if (event["policy"], value, event["at"]) in known_events:
+            continue
+        policy_store.append_event(
+            session,
+            PolicyEvent(
+                community_id=target,
+                policy=event["policy"],
+                value=value,
+                old_value=event["old_value"],
+                vote_id=None if event["vote"] is None else votes[event["vote"]],
+                actor=event["actor"],
+                evidence=event["evidence"],
+                at=event["at"],
+            ),
+        )
+        report.policy_events += 1  # the history; who is a steward now is on steward lines
 
 
 def _restore_community(

@@ -21,9 +21,10 @@ from archiver.consent import Attribution, Level
 from archiver.errors import CommunityMemoryError, ImportFormatError
 from archiver.events import PLATFORMS, AccountRef
 from archiver.media import KINDS
+from archiver.policy import STEWARD_CHANGES, normalise
 from archiver.stewards import StewardReason
 
-SCHEMA = 1
+SCHEMA = 2  # reads 1 (no vote or policy_event lines) and 2
 ORDER = (
     "community",
     "space",
@@ -36,6 +37,9 @@ ORDER = (
     "post",
     # Added within schema 1 (an addition: last, after everything an earlier reader knows).
     "steward",
+    # Schema 2: the community's decisions.
+    "vote",
+    "policy_event",
 )
 LEDGER_FIELDS = ("level", "attribution", "message", "erasure")
 
@@ -155,6 +159,31 @@ _SPECS: dict[str, dict[str, _Key]] = {
         "created_at": _Key("time"),
         "sent_at": _opt("time"),
     },
+    "vote": {
+        "id": _Key("int"),
+        "space": _Key("str"),
+        "policy": _Key("str", max_len=16),
+        "value": _Key("str", max_len=64),
+        "proposed_by": _Key("int"),
+        "roll": _Key("int"),
+        "needed": _Key("int"),
+        "opened_at": _Key("time"),
+        "closes_at": _Key("time"),
+        "closed_at": _Key("time"),
+        "result": _Key("str", max_len=16),
+        "yes": _Key("int"),
+        "no": _Key("int"),
+    },
+    "policy_event": {
+        "id": _Key("int"),
+        "policy": _Key("str", max_len=16),
+        "value": _Key("str", max_len=64),
+        "old_value": _opt("str", max_len=64),
+        "vote": _opt("int"),
+        "actor": _Key("str", max_len=300),
+        "evidence": _opt("str"),
+        "at": _Key("time"),
+    },
     "steward": {
         "person": _Key("int"),
         "reason": _Key("str", max_len=16),
@@ -263,6 +292,8 @@ class Plan:
     stories: dict[int, dict[str, Any]] = field(default_factory=dict)
     posts: list[dict[str, Any]] = field(default_factory=list)
     stewards: list[dict[str, Any]] = field(default_factory=list)
+    votes: dict[int, dict[str, Any]] = field(default_factory=dict)
+    policy_events: list[dict[str, Any]] = field(default_factory=list)
     lines: int = 0
 
 
@@ -449,6 +480,39 @@ class Checker:
             raise _LineError(f"steward {pid}: no space {values['space']} in the file")
         self.steward_people.add(pid)
         self.plan.stewards.append(values)
+
+    def _vote(self, values: dict[str, Any]) -> None:
+        vid = values["id"]
+        if vid in self.plan.votes:
+            raise _LineError(f"vote {vid} is already on an earlier line")
+        self._space_of(values, f"vote {vid}")
+        if values["proposed_by"] not in self.plan.people:
+            raise _LineError(f"vote {vid}: no person {values['proposed_by']} in the file")
+        self._decision(values, f"vote {vid}")
+        if values["result"] not in ("passed", "rejected", "no_quorum"):
+            raise _LineError(f"vote {vid}: result {values['result']!r} is not passed, "
+                             "rejected or no_quorum")  # fmt: skip
+        self.plan.votes[vid] = values
+
+    def _policy_event(self, values: dict[str, Any]) -> None:
+        eid = values["id"]
+        self._decision(values, f"policy_event {eid}")
+        if values["vote"] is not None and values["vote"] not in self.plan.votes:
+            raise _LineError(f"policy_event {eid}: no vote {values['vote']} in the file")
+        self.plan.policy_events.append(values)
+
+    def _decision(self, values: dict[str, Any], what: str) -> None:
+        """A vote's or a decision's policy and value: one that exists, and a value it can
+        take (a steward change names a person of the file)."""
+        policy = values["policy"]
+        if policy in STEWARD_CHANGES:
+            if not values["value"].isdigit() or int(values["value"]) not in self.plan.people:
+                raise _LineError(f"{what}: no person {values['value']} in the file")
+            return
+        try:
+            values["value"] = normalise(policy, values["value"])
+        except CommunityMemoryError as exc:
+            raise _LineError(f"{what}: {exc}") from None
 
     def _space_of(self, values: dict[str, Any], what: str) -> None:
         if values["space"] not in self.plan.spaces:
