@@ -390,3 +390,15 @@ class Ballot(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id")
     answer: str | None = Field(default=None, max_length=8)
     at: datetime
+
+
+class LinkCode(SQLModel, table=True):
+    """A one-time code that links two accounts of one resident (``link`` in one private
+    chat, ``link CODE`` from the other account within ``expires_at``); deleted once used."""
+
+    __tablename__ = "link_code"
+
+    code: str = Field(primary_key=True, max_length=16)
+    platform: str = Field(max_length=16)
+    user_id: str = Field(max_length=255)
+    expires_at: datetime

@@ -45,6 +45,7 @@ TABLES = {
     "policy_event",
     "vote",
     "ballot",
+    "link_code",
 }
 
 

@@ -41,7 +41,7 @@ ORDER = (
     "vote",
     "policy_event",
 )
-LEDGER_FIELDS = ("level", "attribution", "message", "erasure")
+LEDGER_FIELDS = ("level", "attribution", "message", "erasure", "link")
 
 # --- the format: keys per line type ----------------------------------------------------------
 

@@ -59,6 +59,7 @@ from archiver.events import (
 )
 from archiver.forget import forget_message
 from archiver.ingest import delete_message, edit_message, ingest_message
+from archiver.links import CODE_MINUTES, LinkError, link_with_code, new_code
 from archiver.media_files import FileOutcome, keep_file, wants_file
 from archiver.mydata import what_we_hold
 from archiver.policy import STEWARD_CHANGES, PolicyValueError, change_steward, current_policy
@@ -125,6 +126,7 @@ COMMANDS = frozenset(
         "policy",
         "stewards",
         "unsteward",
+        "link",
     )
 )
 # Matrix answers prompts with reactions: DESIGN.md fixes these three.
@@ -140,7 +142,7 @@ ANSWER_LABELS: dict[PromptKind, dict[str, str]] = {
     PromptKind.KEEP: {"yes": "button_yes_keep", "no": "button_no_keep"},
     PromptKind.FORGET: {"yes": "button_yes_forget", "no": "button_no_forget"},
 }
-PRIVATE_COMMANDS = ("help", "start", "consent", "mydata", "forget")
+PRIVATE_COMMANDS = ("help", "start", "consent", "mydata", "forget", "link")
 SEARCH_RESULTS = 5
 MEMORIES = 3
 SNIPPET = 80
@@ -393,6 +395,7 @@ class Router:
             "policy": self._policy,
             "stewards": self._stewards,
             "unsteward": self._unsteward,
+            "link": self._link_in_group,
         }.get(command.name)
         if handler is None:
             return []  # another bot's command, or a typo: stay quiet in the group
@@ -702,6 +705,9 @@ class Router:
         if command.name not in PRIVATE_COMMANDS:
             return []
         mine = communities_of_account(self.archive, incoming.sender)
+        if command.name == "link":  # across communities: one account proves the other
+            language = self.settings(mine[0]).language if mine else "zh"
+            return self._link(incoming, command.args, language)
         words = command.args.split()
         chosen = [w for w in words if w in mine]
         if len(mine) == 1 or chosen:
@@ -721,6 +727,27 @@ class Router:
         )
 
     # --- reactions, buttons, edits, membership ----------------------------------------------------
+
+    # --- linked accounts (archiver.links) -----------------------------------------------------
+
+    def _link(self, incoming: Incoming, args: str, language: str) -> list[Reply]:
+        code = args.strip()
+        if not code:
+            fresh = new_code(self.archive, incoming.sender)
+            shown = f"{fresh[:4]}-{fresh[4:]}"
+            said = text(language, "link_code", code=shown, minutes=CODE_MINUTES)
+            return self._say(incoming, said, reply=False)
+        try:
+            linked = link_with_code(self.archive, incoming.sender, code)
+        except LinkError as exc:
+            return self._say(incoming, text(language, exc.reason), reply=False)
+        said = text(language, "link_done", first=linked.first.key, second=linked.second.key)
+        return self._say(incoming, said, reply=False)
+
+    def _link_in_group(
+        self, incoming: Incoming, settings: CommunitySettings, _args: str
+    ) -> list[Reply]:
+        return self._say(incoming, self._t(settings, "link_private"))
 
     # --- votes, policy, stewards (archiver.votes, archiver.policy) ---------------------------
 

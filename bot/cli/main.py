@@ -525,6 +525,36 @@ def stewards_remove_command(
     _change_steward(ctx, community, person, evidence, add=False)
 
 
+@app.command("link")
+@friendly
+def link_command(
+    ctx: typer.Context,
+    community: Annotated[str, typer.Option(help="Community id.")],
+    person: Annotated[
+        list[str], typer.Option(help="An account, twice: telegram:123456 and matrix:@a:b.")
+    ],
+    evidence: Annotated[str, typer.Option(help="The signed form (kept in the consent ledger).")],
+    steward: Annotated[str, typer.Option(help="Who recorded it.")] = "cli",
+) -> None:
+    """Link two accounts of one resident from a signed paper form (docs/governance.md)."""
+    from archiver.links import LinkError, link_by_steward
+
+    if len(person) != 2:
+        raise CommunityMemoryError("--person: give the two accounts to link, each once")
+    if not evidence.strip():
+        raise CommunityMemoryError("--evidence: say which signed form this is")
+    first, second = (AccountRef.parse(p) for p in person)
+    with _archive(ctx, migrate=False) as (config, archive):
+        _settings(config, archive, community)
+        try:
+            link_by_steward(
+                archive, community, first, second, steward=steward, evidence=evidence.strip()
+            )
+        except LinkError as exc:
+            raise CommunityMemoryError(str(exc)) from None
+    out.print(f"{first.key} and {second.key} are one person in {community}", markup=False)
+
+
 @app.command("search")
 @friendly
 def search_command(

@@ -1,6 +1,17 @@
 """English texts. Tone: short, warm, clear about what is kept and how to say no."""
 
 TEXTS: dict[str, str] = {
+    # linked accounts (archiver.links)
+    "link_code": (
+        "Your code: {code}\n"
+        "Linked, both accounts are one person here: one choice, one /mydata, one /forget, one "
+        "vote. Within {minutes} minutes, send this to me privately from your other account "
+        "(Telegram or Matrix):\n/link {code}"
+    ),
+    "link_done": "Linked: {first} and {second} are one person now.",
+    "link_unknown_code": "That code is unknown or has expired: send /link from your other account for a new one.",
+    "link_same_account": "That code is from this same account: send /link CODE from your other account.",
+    "link_private": "Accounts are linked in a private chat with me, so that nobody else sees the code.",
     # votes and policy (archiver.votes, archiver.policy)
     "vote_question": "Vote: {what}?",
     "vote_yes": "Yes",
@@ -117,7 +128,9 @@ TEXTS: dict[str, str] = {
         "/unkeep — reply to a message to remove your tag\n"
         "/forget — erase everything you contributed; as a reply to your message, just that one\n"
         "/mydata — what the archive holds about you (sent privately)\n"
-        "/search words · /onthisday · /digest · /stories · /story name"
+        "/search words · /onthisday · /digest · /stories · /story name\n"
+        "/propose what value — put it to a vote (e.g. /propose media off) · /policy · /stewards\n"
+        "/link — link your Telegram and Matrix accounts as one person (privately)"
     ),
     # consent
     "consent_prompt": (

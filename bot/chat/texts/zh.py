@@ -1,6 +1,17 @@
 """中文文案。语气：简短、温暖、说清楚保存了什么、怎么说不。"""
 
 TEXTS: dict[str, str] = {
+    # linked accounts (archiver.links)
+    "link_code": (
+        "你的验证码：{code}\n"
+        "之后两个账号就是同一个人：一个选择、一个 /mydata、一个 /forget、一票。"
+        "请在 {minutes} 分钟内，用你的另一个账号（Telegram 或 Matrix）私聊我发送：\n"
+        "/link {code}"
+    ),
+    "link_done": "已关联：{first} 和 {second} 现在是同一个人。",
+    "link_unknown_code": "这个验证码不存在或已过期：请用另一个账号发送 /link 获取新的验证码。",
+    "link_same_account": "这个验证码就是这个账号的：请用另一个账号发送 /link 验证码。",
+    "link_private": "关联账号请私聊我，这样别人看不到验证码。",
     # votes and policy (archiver.votes, archiver.policy)
     "vote_question": "投票：{what}？",
     "vote_yes": "赞成",
@@ -107,7 +118,9 @@ TEXTS: dict[str, str] = {
         "/unkeep — 回复一条消息，取消你的标记\n"
         "/forget — 删除你留下的一切；回复你自己的消息则只删那一条\n"
         "/mydata — 档案里关于你的内容（私信发送）\n"
-        "/search 关键词 · /onthisday · /digest · /stories · /story 故事名"
+        "/search 关键词 · /onthisday · /digest · /stories · /story 故事名\n"
+        "/propose 事项 值 — 发起大家投票（例如 /propose media off）· /policy · /stewards\n"
+        "/link — 把你的 Telegram 和 Matrix 账号关联成同一个人（私聊）"
     ),
     # consent
     "consent_prompt": (

@@ -1,4 +1,5 @@
-"""governance: the policy ledger, votes and ballots (a community deciding together).
+"""governance: the policy ledger, votes and ballots (a community deciding together), and the
+one-time codes that link a resident's accounts.
 
 Revision ID: 0006
 Revises: 0005
@@ -72,9 +73,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_policy_event_community_id", "policy_event", ["community_id"])
+    op.create_table(
+        "link_code",
+        sa.Column("code", sa.String(length=16), nullable=False),
+        sa.Column("platform", sa.String(length=16), nullable=False),
+        sa.Column("user_id", sa.String(length=255), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("code"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("link_code")
     op.drop_index("ix_policy_event_community_id", table_name="policy_event")
     op.drop_table("policy_event")
     op.drop_index("ix_ballot_vote_id", table_name="ballot")
