@@ -288,6 +288,46 @@ def apply_attribution(
     return ConsentChange(person.id, old, attribution.value, event.id)
 
 
+def set_public(
+    archive: Archive,
+    community_id: str,
+    subject: AccountRef,
+    public: bool,
+    *,
+    actor: Actor,
+    method: Method,
+) -> ConsentChange:
+    """The person's own choice to be on a public website too (``consent public``), or not
+    (``consent private``) — recorded in the ledger (field ``public``). Only they make it: no
+    vote, steward or operator (``_check_actor``)."""
+    _check_actor(subject, actor, method)
+    when = datetime.now(UTC)
+    new = "public" if public else "private"
+    with archive.db.write() as session:
+        person = people.ensure_person(session, community_id, subject.platform, subject.user_id)
+        assert person.id is not None
+        old = "public" if people.is_public(session, person.id) else "private"
+        if old == new:
+            return ConsentChange(person.id, old, old, None)
+        event = people.append_ledger(
+            session,
+            ConsentEvent(
+                community_id=community_id,
+                person_id=person.id,
+                field="public",
+                old_value=old,
+                new_value=new,
+                method=method.value,
+                actor=actor.label,
+                recorded_by=actor.steward,
+                evidence=actor.evidence,
+                at=when,
+            ),
+        )
+        people.set_public(session, person.id, public, when)
+        return ConsentChange(person.id, old, new, event.id)
+
+
 def mark_prompted(archive: Archive, community_id: str, account: AccountRef) -> bool:
     """Record that the bot asked this person unprompted; False if it already had (the bot
     asks at most once). Creates the person (account id only) if new."""

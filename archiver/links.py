@@ -152,14 +152,16 @@ def _link_in(
 
 
 def _adopt_latest_choices(session: Session, keep: int, gone: int) -> None:
-    """Before a merge: ``keep`` takes whichever level and attribution was decided last by
-    either of the two, and a name ``gone`` has and ``keep`` lacks."""
+    """Before a merge: ``keep`` takes whichever level, attribution and public choice was
+    decided last by either of the two, and a name ``gone`` has and ``keep`` lacks."""
     mine, theirs = people.get_consent(session, keep), people.get_consent(session, gone)
     for field in ("level", "attribution"):
         if _latest(session, gone, field) > _latest(session, keep, field):
             setattr(mine, field, getattr(theirs, field))
             if field == "level":
                 mine.level_event_id = theirs.level_event_id
+    if _latest(session, gone, "public") > _latest(session, keep, "public"):
+        people.set_public(session, keep, people.is_public(session, gone), datetime.now(UTC))
     mine.updated_at = max(_utc(mine.updated_at), _utc(theirs.updated_at))
     if mine.prompted_at is None:
         mine.prompted_at = theirs.prompted_at

@@ -23,6 +23,7 @@ from storage.models import (
     LinkCode,
     Message,
     Person,
+    PublicChoice,
     Steward,
     Story,
     Tag,
@@ -80,6 +81,8 @@ def merge_people(session: Session, keep: int, gone: int) -> None:
     both = exists().where(col(Steward.person_id) == keep)
     session.execute(delete(Steward).where(col(Steward.person_id) == gone, both))
     session.execute(update(Steward).where(col(Steward.person_id) == gone).values(person_id=keep))
+    # ``keep`` has taken over the latest public choice already (archiver.links).
+    session.execute(delete(PublicChoice).where(col(PublicChoice.person_id) == gone))
     session.execute(delete(Consent).where(col(Consent.person_id) == gone))
     session.execute(delete(Person).where(col(Person.id) == gone))
 

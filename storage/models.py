@@ -402,3 +402,14 @@ class LinkCode(SQLModel, table=True):
     platform: str = Field(max_length=16)
     user_id: str = Field(max_length=255)
     expires_at: datetime
+
+
+class PublicChoice(SQLModel, table=True):
+    """A person who chose ``consent public``: their kept messages may also be on a public
+    website, if their community decides to have one. Their own choice (in the consent
+    ledger, field ``public``); no vote makes it. No row: residents only."""
+
+    __tablename__ = "public_choice"
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    since: datetime

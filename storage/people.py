@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from storage.models import Account, Consent, ConsentEvent, Message, Person
+from storage.models import Account, Consent, ConsentEvent, Message, Person, PublicChoice
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,3 +201,28 @@ def people_overview(session: Session, community_id: str) -> list[PersonOverview]
             )
         )
     return found
+
+
+def is_public(session: Session, person_id: int) -> bool:
+    """Whether the person chose ``consent public``."""
+    return session.get(PublicChoice, person_id) is not None
+
+
+def set_public(session: Session, person_id: int, public: bool, at: datetime) -> None:
+    """Record the person's own public choice (the ledger entry is the caller's)."""
+    found = session.get(PublicChoice, person_id)
+    if public and found is None:
+        session.add(PublicChoice(person_id=person_id, since=at))
+    elif not public and found is not None:
+        session.delete(found)
+    session.flush()
+
+
+def public_people(session: Session, community_id: str) -> set[int]:
+    """The community's people who chose ``consent public``."""
+    stmt = (
+        select(PublicChoice.person_id)
+        .join(Person, col(Person.id) == col(PublicChoice.person_id))
+        .where(Person.community_id == community_id)
+    )
+    return set(session.exec(stmt))

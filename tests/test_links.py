@@ -22,17 +22,25 @@ from archiver.consent import (
     consent_of,
     set_attribution,
     set_level,
+    set_public,
 )
+from archiver.errors import ConsentError
 from archiver.events import AccountRef, ChatRef
+from archiver.exporters.jsonl import export_jsonl
 from archiver.forget import forget_person
+from archiver.importers.jsonl import import_jsonl
 from archiver.ingest import ingest_message
 from archiver.links import LinkError, link_by_steward, link_with_code, new_code
 from archiver.mydata import what_we_hold
+from archiver.segmentation import Segmenter
 from archiver.votes import VoteRules, answer, close_due, poll_sent, propose
 from bot.chat.messages import Incoming
 from bot.chat.router import Router
 from bot.chat.texts import text
 from bot.cli.main import app
+from storage import people
+from storage.db import Database
+from storage.migrate import upgrade
 from storage.models import Ballot, ConsentEvent, Message, Person
 from tests.conftest import CHAT, COMMUNITY, SETTINGS, account, message, rows, say
 
@@ -170,3 +178,52 @@ def test_linking_on_the_command_line_needs_two_accounts_and_evidence(
                "--steward", "张老师")  # fmt: skip
     assert done.exit_code == 0, done.output
     assert what_we_hold(two_accounts, COMMUNITY, MATRIX).messages == 1
+
+
+def test_consent_public_is_a_personal_choice_kept_in_the_ledger_and_the_export(
+    two_accounts: Archive, tmp_path: Path, segmenter: Segmenter
+) -> None:
+    router = Router(two_accounts)
+    said = router.on_message(incoming_in_group(account(1), "/consent public"))
+    assert [r.text for r in said] == [text("zh", "consent_set_public")]
+    again = router.on_message(incoming_in_group(account(1), "/consent 公开"))
+    assert [r.text for r in again] == [
+        text("zh", "consent_unchanged", choice=text("zh", "choice_public"))
+    ]
+    with two_accounts.db.read() as session:
+        assert people.public_people(session, COMMUNITY) == {person_id(two_accounts, account(1))}
+    # No one else can make it for them: a steward's paper form is refused.
+    with pytest.raises(ConsentError):
+        set_public(two_accounts, COMMUNITY, account(2), True, actor=Actor(account(1)),
+                   method=Method.COMMAND)  # fmt: skip
+
+    out = tmp_path / "export.jsonl"
+    export_jsonl(two_accounts, COMMUNITY, out)
+    target = Archive(db=Database(f"sqlite:///{tmp_path / 'new.db'}"), segmenter=segmenter)
+    try:
+        upgrade(target.db)
+        import_jsonl(target, out)
+        with target.db.read() as session:
+            assert len(people.public_people(session, COMMUNITY)) == 1
+    finally:
+        target.close()
+    router.on_message(incoming_in_group(account(1), "/consent private"))
+    with two_accounts.db.read() as session:
+        assert people.public_people(session, COMMUNITY) == set()
+        fields = [e.new_value for e in people.community_ledger(session, COMMUNITY)
+                  if e.field == "public"]  # fmt: skip
+    assert fields == ["public", "private"]
+
+
+def incoming_in_group(user: AccountRef, body: str) -> Incoming:
+    return Incoming(
+        chat=CHAT, private=False, message_id="77", sender=user, sender_name=None, text=body,
+        sent_at=NOW,
+    )  # fmt: skip
+
+
+def person_id(archive: Archive, user: AccountRef) -> int:
+    with archive.db.read() as session:
+        found = people.find_person(session, COMMUNITY, user.platform, user.user_id)
+        assert found is not None and found.id is not None
+        return found.id

@@ -46,6 +46,7 @@ TABLES = {
     "vote",
     "ballot",
     "link_code",
+    "public_choice",
 }
 
 

@@ -348,6 +348,7 @@ class _Writer:
             accounts.setdefault(account.person_id, []).append(
                 f"{account.platform}:{account.user_id}"
             )
+        public = people.public_people(self.session, self.community_id)
         for person, consent in people.list_people(self.session, self.community_id):
             assert person.id is not None
             record: dict[str, Any] = {"type": "person", "id": person.id}
@@ -363,6 +364,8 @@ class _Writer:
                     "prompted_at": _time_or_none(consent.prompted_at),
                     "updated_at": _time(consent.updated_at),
                     "created_at": _time(person.created_at),
+                    # Schema 2: their own `consent public` (the ledger's `public` entries).
+                    "public": person.id in public,
                 }
             )
             self.line(record)

@@ -251,6 +251,8 @@ def _restore_setup(session: Session, plan: Plan, target: str, report: JsonlImpor
         ids.spaces[key] = row.id
     new_people = _restore_people(session, plan, target, ids, report, now)
     _restore_ledger(session, plan, target, ids, new_people, report, now)
+    for person_id in set(ids.people.values()):
+        _restore_public_choice(session, person_id)
     for sid, story in plan.stories.items():
         existing = message_store.get_story(session, target, story["name"])
         if existing is None:
@@ -554,6 +556,14 @@ def _merge_consent(
             dump.set_display_name(session, person_id, None)
         elif person["display_name"]:
             dump.set_display_name(session, person_id, person["display_name"])
+
+
+def _restore_public_choice(session: Session, person_id: int) -> None:
+    """``consent public`` is where the person's ``public`` ledger entries lead (the newest)."""
+    choices = [e for e in people.ledger(session, person_id) if e.field == "public"]
+    if choices:
+        newest = max(choices, key=lambda e: (as_utc(e.at), e.id or 0))
+        people.set_public(session, person_id, newest.new_value == "public", as_utc(newest.at))
 
 
 def _note_erasure(ids: _Ids, event: ConsentEvent) -> None:

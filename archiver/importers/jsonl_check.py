@@ -41,7 +41,7 @@ ORDER = (
     "vote",
     "policy_event",
 )
-LEDGER_FIELDS = ("level", "attribution", "message", "erasure", "link")
+LEDGER_FIELDS = ("level", "attribution", "message", "erasure", "link", "public")
 
 # --- the format: keys per line type ----------------------------------------------------------
 
@@ -93,6 +93,7 @@ _SPECS: dict[str, dict[str, _Key]] = {
         "prompted_at": _opt("time"),
         "updated_at": _opt("time"),
         "created_at": _opt("time"),
+        "public": _Key("bool", required=False, default=False),
     },
     "consent_event": {
         "id": _Key("int"),

@@ -42,6 +42,7 @@ from archiver.consent import (
 )
 from archiver.consent import set_attribution as archive_set_attribution
 from archiver.consent import set_level as archive_set_level
+from archiver.consent import set_public as archive_set_public
 from archiver.digest import build_digest, render
 from archiver.errors import (
     ConsentError,
@@ -184,7 +185,7 @@ def parse_command(message: str, bot_username: str | None) -> Command | None:
     return Command(name.lower(), (args or "").strip())
 
 
-CONSENT_CHOICES = ("all", "tagged", "none", "named", "anonymous")
+CONSENT_CHOICES = ("all", "tagged", "none", "named", "anonymous", "public", "private")
 
 
 def _consent_words() -> dict[str, str]:
@@ -455,14 +456,24 @@ class Router:
                 method=Method.COMMAND,
                 display_name=incoming.sender_name,
             )
+        elif choice in ("public", "private"):
+            change = archive_set_public(
+                self.archive,
+                settings.id,
+                incoming.sender,
+                choice == "public",
+                actor=actor,
+                method=Method.COMMAND,
+            )
         else:
             return self._say(incoming, self._t(settings, "consent_usage"))
         if not change.changed:
-            label = (
-                f"level_{choice}"
-                if choice in ("all", "tagged", "none")
-                else (f"attribution_{choice}")
-            )
+            if choice in ("all", "tagged", "none"):
+                label = f"level_{choice}"
+            elif choice in ("named", "anonymous"):
+                label = f"attribution_{choice}"
+            else:
+                label = f"choice_{choice}"
             return self._say(
                 incoming, self._t(settings, "consent_unchanged", choice=self._t(settings, label))
             )

@@ -1,6 +1,16 @@
 """English texts. Tone: short, warm, clear about what is kept and how to say no."""
 
 TEXTS: dict[str, str] = {
+    # the public website (a personal choice, docs/governance.md)
+    "consent_words_public": "public",
+    "consent_words_private": "private",
+    "choice_public": "public",
+    "choice_private": "residents only",
+    "consent_set_public": (
+        "Noted: if the community decides to have a public archive website, your kept messages "
+        "may be on it. Say /consent private to undo."
+    ),
+    "consent_set_private": "Noted: your kept messages stay for residents only.",
     # linked accounts (archiver.links)
     "link_code": (
         "Your code: {code}\n"

@@ -1,6 +1,13 @@
 """中文文案。语气：简短、温暖、说清楚保存了什么、怎么说不。"""
 
 TEXTS: dict[str, str] = {
+    # the public website (a personal choice, docs/governance.md)
+    "consent_words_public": "公开",
+    "consent_words_private": "不公开",
+    "choice_public": "公开",
+    "choice_private": "只给居民看",
+    "consent_set_public": "已记录：如果社区决定建公开的存档网站，你已保存的消息可以出现在上面。发送 /consent private 可以撤回。",
+    "consent_set_private": "已记录：你已保存的消息只给本小区居民看。",
     # linked accounts (archiver.links)
     "link_code": (
         "你的验证码：{code}\n"

@@ -1,5 +1,5 @@
-"""governance: the policy ledger, votes and ballots (a community deciding together), and the
-one-time codes that link a resident's accounts.
+"""governance: the policy ledger, votes and ballots (a community deciding together), the
+one-time codes that link a resident's accounts, and each person's own ``consent public``.
 
 Revision ID: 0006
 Revises: 0005
@@ -82,8 +82,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("code"),
     )
 
+    op.create_table(
+        "public_choice",
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["person_id"], ["person.id"]),
+        sa.PrimaryKeyConstraint("person_id"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("public_choice")
     op.drop_table("link_code")
     op.drop_index("ix_policy_event_community_id", table_name="policy_event")
     op.drop_table("policy_event")
