@@ -27,8 +27,8 @@ from archiver.archive import Archive
 from archiver.consent import Method
 from archiver.errors import CommunityMemoryError
 from archiver.events import AccountRef
+from storage import dump, people
 from storage import links as link_store
-from storage import people
 from storage.models import ConsentEvent, Person
 
 CODE_MINUTES = 10
@@ -130,7 +130,7 @@ def _link_in(
         keep = one if one is not None else two
         missing = second if one is not None else first
         assert keep is not None
-        link_store.add_account(session, community_id, keep, missing.platform, missing.user_id)
+        dump.add_account(session, community_id, keep, missing.platform, missing.user_id)
     else:
         keep = one
         _adopt_latest_choices(session, keep, two)

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from storage.media import of_message
 from storage.models import Consent, Media, Message, Person, Space, Story, Tag
 from storage.search import tag_count
 
@@ -130,10 +131,7 @@ def most_tagged_photo(
         select(col(Message.id), col(Media.sha256), tags)
         .join(
             Media,
-            and_(
-                col(Media.space_id) == col(Message.space_id),
-                col(Media.platform_message_id) == col(Message.platform_message_id),
-            ),
+            of_message(),
         )
         .where(
             col(Message.community_id) == community_id,

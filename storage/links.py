@@ -54,16 +54,6 @@ def drop_expired_codes(session: Session, now: datetime) -> None:
     session.execute(delete(LinkCode).where(col(LinkCode.expires_at) < now))
 
 
-def add_account(
-    session: Session, community_id: str, person_id: int, platform: str, user_id: str
-) -> None:
-    """Give the person one more account in the community."""
-    session.add(
-        Account(community_id=community_id, person_id=person_id, platform=platform, user_id=user_id)
-    )
-    session.flush()
-
-
 def merge_people(session: Session, keep: int, gone: int) -> None:
     """Everything of person ``gone`` becomes person ``keep``'s; ``gone`` is deleted."""
     for model, column in (

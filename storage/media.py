@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Table, and_, delete, exists, func, select, text, tuple_
+from sqlalchemy import ColumnElement, Table, and_, delete, exists, func, select, text, tuple_
 from sqlmodel import Session, col
 
 from storage.messages import insert_ignoring_duplicates
@@ -23,6 +24,15 @@ _LOCK_KEY = 0x6D65646961
 def _table() -> Table:
     table: Table = Media.__table__  # type: ignore[attr-defined]
     return table
+
+
+def of_message(model: Any = Message) -> ColumnElement[bool]:
+    """The join condition of a message (kept, or ``HeldMessage``) and its file: the same
+    platform key, as tags have."""
+    return and_(
+        col(Media.space_id) == col(model.space_id),
+        col(Media.platform_message_id) == col(model.platform_message_id),
+    )
 
 
 def lock_media_files(session: Session) -> None:
@@ -62,13 +72,7 @@ def media_by_message(session: Session, message_ids: Sequence[int]) -> dict[int, 
     for start in range(0, len(ids), 5000):
         stmt = (
             select(col(Message.id), Media)
-            .join(
-                Media,
-                and_(
-                    col(Media.space_id) == col(Message.space_id),
-                    col(Media.platform_message_id) == col(Message.platform_message_id),
-                ),
-            )
+            .join(Media, of_message())
             .where(col(Message.id).in_(ids[start : start + 5000]))
         )
         found.update({mid: media for mid, media in session.execute(stmt)})
@@ -100,13 +104,7 @@ def count_media_of(session: Session, person_id: int) -> int:
         stmt = (
             select(func.count())
             .select_from(Media)
-            .join(
-                model,
-                and_(
-                    col(model.space_id) == col(Media.space_id),
-                    col(model.platform_message_id) == col(Media.platform_message_id),
-                ),
-            )
+            .join(model, of_message(model))
             .where(col(model.author_id) == person_id)
         )
         total += int(session.execute(stmt).scalar_one())
@@ -144,13 +142,7 @@ def all_media(session: Session, community_id: str) -> list[tuple[Media, datetime
     first."""
     stmt = (
         select(Media, col(Message.sent_at))
-        .join(
-            Message,
-            and_(
-                col(Message.space_id) == col(Media.space_id),
-                col(Message.platform_message_id) == col(Media.platform_message_id),
-            ),
-        )
+        .join(Message, of_message())
         .where(col(Media.community_id) == community_id)
         .order_by(col(Message.sent_at))
     )

@@ -18,7 +18,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
-    and_,
     bindparam,
     func,
     or_,
@@ -26,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col
 
+from storage.media import of_message
 from storage.models import Consent, Media, Message, Person, Space, Tag
 
 
@@ -97,10 +97,7 @@ def _rows_select() -> Select[*tuple[Any, ...]]:
         .join(Consent, col(Consent.person_id) == col(Message.author_id))
         .outerjoin(
             Media,
-            and_(
-                col(Media.space_id) == col(Message.space_id),
-                col(Media.platform_message_id) == col(Message.platform_message_id),
-            ),
+            of_message(),
         )
     )
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, select, type_coerce
+from sqlalchemy import String, select, type_coerce
 from sqlmodel import Session, col
 
+from storage.media import of_message
 from storage.models import Consent, Media, Message, Person, Story, Tag
 
 _CHUNK = 5_000  # ids per IN (...), well below SQLite's limit on bound parameters
@@ -181,10 +182,7 @@ def site_files(session: Session, community_id: str) -> dict[int, SiteFile]:
         )
         .join(
             Media,
-            and_(
-                col(Media.space_id) == col(Message.space_id),
-                col(Media.platform_message_id) == col(Message.platform_message_id),
-            ),
+            of_message(),
         )
         .where(col(Message.community_id) == community_id)
     )

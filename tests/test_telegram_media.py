@@ -13,44 +13,28 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import struct
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from sqlmodel import select
 
-import archiver.archive
 from archiver.media import stored_path
 from archiver.mydata import what_we_hold
-from archiver.segmentation import Segmenter
 from sandbox.emulator.model import Message as TgMessage
 from storage.models import HeldMessage, Media, Message
+from tests import test_telegram_prompts as prompts
 from tests.conftest import COMMUNITY, rows
 from tests.test_media import OWNER, SERIAL, _jpeg_with_gps
-from tests.test_telegram import KEEP, Room, account, answers, open_room
+from tests.test_telegram import KEEP, Room, account, answers
 
 # The photo's latitude as its EXIF holds it: 31/1°, 13/1′, 189/4″ (little-endian rationals).
 GPS_POSITION = struct.pack("<6I", 31, 1, 13, 1, 189, 4)
 
 
-@pytest.fixture
-async def room(
-    db_url: str, tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Room]:
-    """A group with the bot running in it (``tests/test_telegram.py``), on every backend."""
-    monkeypatch.setattr(archiver.archive, "Segmenter", lambda *_args, **_kw: segmenter)
-    async with open_room(db_url, tmp_path, segmenter) as opened:
-        yield opened
-
-
-@pytest.fixture
-async def sqlite_room(
-    tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Room]:
-    """The same on SQLite only."""
-    monkeypatch.setattr(archiver.archive, "Segmenter", lambda *_args, **_kw: segmenter)
-    async with open_room(f"sqlite:///{tmp_path / 'archive.db'}", tmp_path, segmenter) as opened:
-        yield opened
+# The rooms of tests/test_telegram_prompts.py (a group with the bot running; every backend,
+# or SQLite only).
+room = prompts.room
+sqlite_room = prompts.sqlite_room
 
 
 async def until(condition: Callable[[], bool], timeout: float = 10) -> None:

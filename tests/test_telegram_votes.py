@@ -7,8 +7,7 @@ once, a restart mid-vote, a failed quorum, stewards in chat — and the rights n
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from sandbox.emulator.model import Message as TgMessage
 from storage.models import Ballot, Vote
 from tests.conftest import COMMUNITY, rows
 from tests.test_telegram import Room, open_room
+from tests.test_telegram_media import until
 
 
 @pytest.fixture
@@ -37,15 +37,6 @@ async def room(
         for user in (opened.alice, opened.bob, opened.carol):
             await opened.consent(user, "all")
         yield opened
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.05)
 
 
 def polls(room: Room) -> list[TgMessage]:
