@@ -10,7 +10,7 @@ read here.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -113,9 +113,7 @@ def site_outline(
     if people is None:
         people = site_people(session, community_id)
     sqlite = session.get_bind().dialect.name == "sqlite"
-    # SQLite keeps a time as UTC text; read as text, it is parsed by one C call
-    # (datetime.fromisoformat) instead of SQLAlchemy's processors — a third of this pass.
-    sent_column: Any = type_coerce(col(Message.sent_at), String) if sqlite else col(Message.sent_at)
+    sent_column, _parse = _sent_at(session, col(Message.sent_at))
     stmt = select(
         col(Message.id),
         col(Message.space_id),
@@ -170,10 +168,11 @@ def site_tagged(
     on: dict[int, list[int | None]] = defaultdict(list)
     where: dict[int, SiteKey] = {}
     message, tag = _t(Message), _t(Tag)
+    sent_column, parse = _sent_at(session, message.c.sent_at)
     stmt = (
         select(
             message.c.id,
-            message.c.sent_at,
+            sent_column,
             message.c.space_id,
             message.c.platform_message_id,
             tag.c.story_id,
@@ -188,10 +187,10 @@ def site_tagged(
         )
         .where(tag.c.community_id == community_id, message.c.community_id == community_id)
     )
-    for mid, sent, space_id, pmid, story_id in session.connection().execute(stmt):
+    for mid, sent, space_id, pmid, story_id in session.connection().execute(stmt).all():
         on[mid].append(story_id)
         if mid not in where:
-            where[mid] = SiteKey(mid, sent, space_id, pmid)
+            where[mid] = SiteKey(mid, parse(sent), space_id, pmid)
     return {mid: (where[mid], *_tag_summary(stories)) for mid, stories in on.items()}
 
 
@@ -231,11 +230,9 @@ def site_keys(
 ) -> list[SiteKey]:
     """Kept messages that an update must look at: newer than ``after_id``, by these
     ``authors``, edited (by edit history id) in ``(low, high]``, or replying to these keys."""
+    sent_column, parse = _sent_at(session, col(Message.sent_at))
     stmt = select(
-        col(Message.id),
-        col(Message.sent_at),
-        col(Message.space_id),
-        col(Message.platform_message_id),
+        col(Message.id), sent_column, col(Message.space_id), col(Message.platform_message_id)
     ).where(col(Message.community_id) == community_id)
     found: list[Any] = []
     conn = session.connection()
@@ -257,7 +254,7 @@ def site_keys(
             found += conn.execute(
                 stmt.where(col(Message.space_id) == space_id, col(Message.reply_to).in_(targets))
             ).all()
-    unique = {row[0]: SiteKey(*row) for row in found}
+    unique = {mid: SiteKey(mid, parse(sent), *key) for mid, sent, *key in found}
     return sorted(unique.values(), key=lambda key: key.id)
 
 
@@ -284,6 +281,23 @@ def site_texts(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, str
         )
         found.update({mid: (body, tokens) for mid, body, tokens in session.execute(stmt)})
     return found
+
+
+def _sent_at(session: Session, column: Any) -> tuple[Any, Callable[[Any], datetime]]:
+    """The column to select a message's time by, and how to make it a UTC datetime: on
+    SQLite, read as text and parsed by one C call (datetime.fromisoformat) instead of
+    SQLAlchemy's processors — a third of the outline's time."""
+    if session.get_bind().dialect.name == "sqlite":
+        return type_coerce(column, String), _parse_utc
+    return column, _same
+
+
+def _parse_utc(text: str) -> datetime:
+    return datetime.fromisoformat(text + "+00:00")
+
+
+def _same(when: datetime) -> datetime:
+    return when
 
 
 def _tags(session: Session, community_id: str) -> Tagged:
