@@ -133,6 +133,7 @@ class SiteReport:
 class _Entry:
     """A kept message laid out: where it is shown, when (local), by whom (as shown)."""
 
+    id: int  # the row's (read a million times in a build: a field, not a property)
     row: OutlineRow
     zone: ZoneInfo
     month: str  # "2026-03", local
@@ -150,16 +151,13 @@ class _Entry:
         return self._iso
 
     @property
-    def id(self) -> int:
-        return self.row.id
-
-    @property
     def url(self) -> str:
         return f"{self.page}#m{self.id}"
 
     @property
     def date(self) -> str:  # "2026-03-15 08:30"
-        return f"{self.iso[:10]} {self.iso[11:16]}"
+        iso = self.iso
+        return f"{iso[:10]} {iso[11:16]}"
 
 
 @dataclass
@@ -704,6 +702,7 @@ class _Site:
         )
         self.month_names = texts.get("month_names", "").split()
         self.neighbour = self.t("neighbour")
+        self._escaped: dict[str, str] = {}  # author as shown → escaped
 
     def t(self, key: str, **values: object) -> str:
         return self.texts[key].format(community=self.name, **values)
@@ -781,7 +780,9 @@ class _Site:
                 named = _EPOCH + timedelta(days=local_day)
                 local = dates[local_day] = (f"{named.year:04d}-{named.month:02d}", named.day)
             name = shown_name(row.attribution, row.author_name)
-            entry = _Entry(row, zone, local[0], local[1], name or self.neighbour, name is not None)
+            entry = _Entry(
+                row.id, row, zone, local[0], local[1], name or self.neighbour, name is not None
+            )
             entries.append(entry)
         return entries
 
@@ -861,11 +862,16 @@ class _Site:
         in a template: a Jinja include per message made a 100,000-message build three times
         slower. Every value is escaped; the text goes through :func:`chat_html`."""
         row = e.row
+        eid = e.id
+        iso = e.iso
         named = "" if e.named else " anon"
+        author = self._escaped.get(e.author)
+        if author is None:
+            author = self._escaped[e.author] = _esc(e.author)
         parts = [
-            f'<article class="msg" id="m{e.id}">\n<header><span class="author{named}">'
-            f"{_esc(e.author)}</span> "
-            f'<a class="when" href="{e.url}"><time datetime="{e.iso}">{e.iso[11:16]}</time></a>'
+            f'<article class="msg" id="m{eid}">\n<header><span class="author{named}">'
+            f"{author}</span> "
+            f'<a class="when" href="{e.page}#m{eid}"><time datetime="{iso}">{iso[11:16]}</time></a>'
         ]
         if row.edited_at is not None:
             parts.append(f' <span class="edited">· {_esc(self.t("edited"))}</span>')
@@ -881,21 +887,22 @@ class _Site:
                     snippet=_snippet(texts[target.id][0]),
                 )
                 parts.append(f'<p class="quote"><a href="{target.url}">{_esc(quote)}</a></p>\n')
-        parts.append(f'<div class="text">{chat_html(texts[e.id][0])}</div>\n')
+        parts.append(f'<div class="text">{_text_html(texts[eid][0])}</div>\n')
         # Media (photos, voice, files) are shown here once the archive keeps them (issue 11).
         if row.media_kind is not None:
             parts.append(f'<p class="media">{_esc(self.t("media"))}</p>\n')
-        badges = []
-        if row.tags:
-            title = _esc(self.t("tags", count=row.tags))
-            badges.append(f'<span class="badge tags" title="{title}">📌 {row.tags}</span>')
-        badges += [
-            f'<a class="badge story" href="story-{s}.html">{_esc(story_names[s])}</a>'
-            for s in row.story_ids
-            if s in story_names
-        ]
-        if badges:
-            parts.append(f'<p class="badges">{" ".join(badges)}</p>\n')
+        if row.tags or row.story_ids:
+            badges = []
+            if row.tags:
+                title = _esc(self.t("tags", count=row.tags))
+                badges.append(f'<span class="badge tags" title="{title}">📌 {row.tags}</span>')
+            badges += [
+                f'<a class="badge story" href="story-{s}.html">{_esc(story_names[s])}</a>'
+                for s in row.story_ids
+                if s in story_names
+            ]
+            if badges:
+                parts.append(f'<p class="badges">{" ".join(badges)}</p>\n')
         parts.append("</article>\n")
         return Markup("".join(parts))
 
@@ -983,8 +990,13 @@ def chat_html(text: str) -> Markup:
     """A message's text as HTML: everything escaped, http(s) links made clickable, line
     breaks kept. Nothing else of the text can become markup (a ``javascript:`` link stays
     text: only ``http://`` and ``https://`` become links)."""
+    return Markup(_text_html(text))
+
+
+def _text_html(text: str) -> str:
+    """:func:`chat_html` as a plain string (no Markup made per message)."""
     if "://" not in text:  # most messages: no link at all
-        return Markup(_esc(text).replace("\n", "<br>\n"))
+        return html.escape(text).replace("\n", "<br>\n")
     parts: list[str] = []
     position = 0
     for match in _URL.finditer(text):
@@ -994,7 +1006,7 @@ def chat_html(text: str) -> Markup:
         parts.append(f'<a href="{_esc(url)}" rel="nofollow noopener noreferrer">{_esc(url)}</a>')
         position = end
     parts.append(_esc(text[position:]))
-    return Markup("".join(parts).replace("\n", "<br>\n"))
+    return "".join(parts).replace("\n", "<br>\n")
 
 
 def _esc(value: object) -> str:
