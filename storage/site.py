@@ -1,5 +1,8 @@
-"""What the archive website reads: every kept message of a community in one ordered pass, the
-tags and stories they carry, and the stories themselves.
+"""What the archive website reads: every kept message of a community in one ordered pass (or
+only those of some years, ids or keys), the tags and stories they carry, and the stories
+themselves; and, for an update, what changed since the last build — cheap aggregates to tell
+whether anything was erased, the messages newer than an id, edited since an edit-history
+watermark, by some authors, or replying to some messages.
 
 Only the ``message`` table is read for content, so only kept messages reach the site: held
 copies live apart and erased messages are gone. Authors come with their attribution choice and
