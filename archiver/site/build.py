@@ -12,12 +12,22 @@ the archive's own message ids. A reply quote is shown only when the replied-to m
 
 **Incremental.** ``OUT/.community-memory-site.json`` (the manifest) records the community, every
 file the build wrote with its hash, a signature of each month page and of each year's search
-files. A build first reads the archive's *outline* (every kept message without its text: when,
-who as shown, edits, tags, stories, replies), from which it lays out the pages and computes the
-signatures; it then reads the texts of only the months and years whose signature changed,
-renders those pages and search files, writes only files whose content changed, and deletes the
-files of the last build that this one no longer has — so after ``forget`` a rebuild leaves no
-page, quote or index entry of what was erased.
+files, and an *outline state*: how many messages were kept up to which archive id, the edit
+history's watermark, each month's message count and the (time, archive id) of each page's
+first message, and hashes of each year's tags, of the names shown and of the story names.
+A rebuild checks the archive against it (``_read_changes``): if no message up to that id is
+gone, it reads in full only the years with new, edited or re-tagged messages, with messages of
+a renamed person or story, with replies to any of those or to a message that moved to another
+page, or beside a new month — the *outline*
+of those years (every kept message without its text: when, who as shown, edits, tags,
+stories, replies), from which it lays out their pages and computes the signatures; the other
+years' pages are placed from the state. When anything may have been erased, the whole outline
+is read (``_read_all``), as on a first build. Either way it then reads the texts of only the
+months and years whose signature changed, renders those pages and search files, writes only
+files whose content changed, and deletes the files of the last build that this one no longer
+has — so after ``forget`` a rebuild leaves no page, quote or index entry of what was erased.
+The state holds archive ids, times and counts the site shows, and hashes: no platform id and
+no text.
 """
 
 from __future__ import annotations
@@ -28,8 +38,9 @@ import json
 import os
 import pickle
 import re
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
@@ -39,6 +50,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
+from sqlmodel import Session
 
 from archiver.archive import Archive
 from archiver.consent_policy import shown_name
@@ -56,11 +68,17 @@ from archiver.site.search_index import (
 from storage import communities
 from storage.site import (
     OutlineRow,
+    People,
     SiteStory,
+    site_keys,
     site_outline,
+    site_people,
     site_stories,
+    site_tagged,
     site_texts,
     site_texts_between,
+    site_totals,
+    site_version_mark,
 )
 
 MANIFEST = ".community-memory-site.json"
@@ -97,6 +115,7 @@ class SiteReport:
     months_rendered: int = 0
     years_indexed: int = 0
     first_build: bool = True
+    full_read: bool = True  # the whole outline read (not only what changed since the last build)
     written_files: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -114,6 +133,7 @@ class SiteReport:
 class _Entry:
     """A kept message laid out: where it is shown, when (local), by whom (as shown)."""
 
+    id: int  # the row's (read a million times in a build: a field, not a property)
     row: OutlineRow
     zone: ZoneInfo
     month: str  # "2026-03", local
@@ -131,16 +151,13 @@ class _Entry:
         return self._iso
 
     @property
-    def id(self) -> int:
-        return self.row.id
-
-    @property
     def url(self) -> str:
         return f"{self.page}#m{self.id}"
 
     @property
     def date(self) -> str:  # "2026-03-15 08:30"
-        return f"{self.iso[:10]} {self.iso[11:16]}"
+        iso = self.iso
+        return f"{iso[:10]} {iso[11:16]}"
 
 
 @dataclass
@@ -178,8 +195,6 @@ def build_site(
         community = communities.get_community(session, community_id)
         if community is None:
             raise UnknownCommunityError(community_id)
-        outline = site_outline(session, community_id)
-        stories = site_stories(session, community_id)
     manifest = _check_folder(out, community_id, overwrite)
     texts = CATALOGUES.get(community.language, zh.TEXTS)
     zone = ZoneInfo(community.timezone)
@@ -189,38 +204,65 @@ def build_site(
     old_files: dict[str, str] = manifest.get("files", {})
     old_pages: dict[str, str] = manifest.get("months", {}) if current else {}
     old_years: dict[str, str] = manifest.get("years", {}) if current else {}
+    state: dict[str, Any] = manifest.get("outline", {}) if current else {}
+    if state.get("site") != site.key or not all((out / path).is_file() for path in old_files):
+        state = {}
 
-    entries, pages = site.lay_out(outline)
-    by_platform_id = {(e.row.space_id, e.row.platform_message_id): e for e in entries}
-    story_names = {story.id: story.name for story in stories}
-    page_signatures = {p.path: site.page_signature(p, by_platform_id, story_names) for p in pages}
-    years = sorted({e.month[:4] for e in entries})
-    year_signatures = {
-        y: _hash("".join(page_signatures[p.path] for p in pages if p.month[:4] == y)) for y in years
-    }
-    changed_pages = [
-        p for p in pages
-        if old_pages.get(p.path) != page_signatures[p.path] or not (out / p.path).is_file()
-    ]  # fmt: skip
-    changed_years = [
-        y for y in years
-        if old_years.get(y) != year_signatures[y] or not (out / f"search/{y}/days.js").is_file()
-    ]  # fmt: skip
-
-    # Texts: of the years and months to redo, and of what the other pages quote.
     with archive.db.read() as session:
+        stories = site_stories(session, community_id)
+        people = site_people(session, community_id)
+        shown = _shown_names(people)
+        story_names = {story.id: story.name for story in stories}
+        layout = None
+        if state:
+            try:
+                layout = _read_changes(
+                    session, community_id, site, state, people, shown, story_names, old_pages,
+                    old_years,
+                )  # fmt: skip
+            except (KeyError, TypeError, ValueError, IndexError):  # a manifest edited by hand
+                layout = None
+        if layout is None:
+            layout = _read_all(session, community_id, site, people)
+        entries, pages, by_platform_id = layout.entries, layout.pages, layout.known
+        report.full_read = layout.full
+        page_signatures = {
+            p.path: site.page_signature(p, by_platform_id, story_names) for p in pages
+        }
+        loaded_years = sorted({p.month[:4] for p in pages})
+        year_signatures = {
+            y: _hash("".join(page_signatures[p.path] for p in pages if p.month[:4] == y))
+            for y in loaded_years
+        }
+        all_pages = layout.page_paths()
+        years = sorted({month[:4] for month in layout.months})
+        for path in all_pages:  # the pages of the years not read keep their signatures
+            page_signatures.setdefault(path, old_pages.get(path, ""))
+        for year in years:
+            year_signatures.setdefault(year, old_years.get(year, ""))
+        changed_pages = [
+            p for p in pages
+            if old_pages.get(p.path) != page_signatures[p.path] or not (out / p.path).is_file()
+        ]  # fmt: skip
+        changed_years = [
+            y for y in loaded_years
+            if old_years.get(y) != year_signatures[y]
+            or not (out / f"search/{y}/days.js").is_file()
+        ]  # fmt: skip
+
+        # Texts: of the years and months to redo, and of what the other pages quote.
         found: dict[int, tuple[str, str]] = {}
         for year in changed_years:
             found.update(site_texts_between(session, community_id, *site.year_range(year)))
         for month in sorted({p.month for p in changed_pages if p.month[:4] not in changed_years}):
             found.update(site_texts_between(session, community_id, *site.month_range(month)))
-        wanted = [e.id for e in entries[-NEWEST:]]
-        wanted += [e.id for e in entries if e.row.story_ids]
-        for page in changed_pages:
-            for entry in page.entries:
-                target = _reply_target(entry, by_platform_id)
-                if target is not None:
-                    wanted.append(target.id)
+        wanted = [e.id for e in layout.newest]
+        wanted += [e.id for members in layout.members.values() for e in members]
+        shown_entries = [*layout.newest, *(e for m in layout.members.values() for e in m)]
+        for entry in [*(e for page in changed_pages for e in page.entries), *shown_entries]:
+            target = _reply_target(entry, by_platform_id)
+            if target is not None:
+                wanted.append(target.id)
         found.update(site_texts(session, [i for i in wanted if i not in found]))
 
     indexed = {
@@ -250,26 +292,23 @@ def build_site(
             "month.html", site.month_context(page, found, by_platform_id, story_names), "month"
         )
         report.months_rendered += 1
-    members: dict[int, list[_Entry]] = defaultdict(list)
-    for entry in entries:
-        for story_id in entry.row.story_ids:
-            members[story_id].append(entry)
     for story in stories:
-        shown = [site.shown(e, found, by_platform_id, story_names) for e in members[story.id]]
+        members = [
+            site.shown(e, found, by_platform_id, story_names)
+            for e in layout.members.get(story.id, [])
+        ]
         files[f"story-{story.id}.html"] = site.render(
             "story.html",
             {
                 "title": site.t("story_title", name=story.name),
                 "started": site.t("story_started", date=site.day_text(story.created_at)),
-                "messages": shown,
+                "messages": members,
             },
             "story",
         )
-    newest = [
-        site.shown(e, found, by_platform_id, story_names) for e in reversed(entries[-NEWEST:])
-    ]
+    newest = [site.shown(e, found, by_platform_id, story_names) for e in reversed(layout.newest)]
     files["index.html"] = site.render(
-        "home.html", site.home(entries, pages, stories, members, newest, years), "home"
+        "home.html", site.home(layout, stories, newest, years), "home"
     )
     about = site.t("about_text").split("\n")
     files["about.html"] = site.render("about.html", {"about": about}, "about")
@@ -284,7 +323,7 @@ def build_site(
 
     # Unchanged pages and years keep their files as the last build wrote them.
     redone = {page.path for page in changed_pages}
-    keep = {page.path: old_files[page.path] for page in pages if page.path not in redone}
+    keep = {path: old_files[path] for path in all_pages if path not in redone}
     unchanged_years = [f"search/{y}/" for y in years if y not in changed_years]
     keep.update(
         {
@@ -305,18 +344,289 @@ def build_site(
         "community": community_id,
         "built_at": site.built.isoformat(),
         "files": dict(sorted(hashes.items())),
-        "months": page_signatures,
-        "years": year_signatures,
+        "months": dict(sorted(page_signatures.items())),
+        "years": dict(sorted(year_signatures.items())),
+        "outline": layout.state(site.key, shown, story_names),
     }
     _atomic_write(out / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
-    report.messages = len(entries)
-    report.months = len({p.month for p in pages})
+    report.messages = layout.count
+    report.months = len(layout.months)
     report.stories = len(stories)
     report.files = len(hashes)
     report.written = len(written)
     report.written_files = written
     report.removed = len(removed)
     return report
+
+
+@dataclass
+class _Layout:
+    """What a build knows of the site's messages: every message of the years it read in full,
+    laid out on their pages, and the few others it shows or links to (``known``)."""
+
+    entries: list[_Entry]  # of the years read, oldest first
+    pages: list[_Page]  # of the years read
+    known: dict[tuple[int, str], _Entry]  # platform key → entry (in memory only)
+    months: dict[str, list[Any]]  # every month → [count, [sent µs, id] of each page's first]
+    count: int
+    neighbours: int
+    since: str  # the local date of the first message ("" when there is none)
+    newest: list[_Entry]  # the NEWEST newest, oldest first
+    members: dict[int, list[_Entry]]  # story id → its messages, oldest first
+    tags: dict[str, str]  # year → a hash of its tagged messages' tags and stories
+    versions: int  # the edit history's watermark when read
+    max_id: int
+    max_sent: int | None  # µs, of the message max_id
+    full: bool
+
+    def page_paths(self) -> list[str]:
+        """Every month page of the site, in order."""
+        return [
+            _page_path(month, number)
+            for month, (_count, firsts) in sorted(self.months.items())
+            for number in range(1, len(firsts) + 1)
+        ]
+
+    def state(self, key: str, shown: dict[str, str], stories: dict[int, str]) -> dict[str, Any]:
+        """What the next build checks the archive against to read only what changed. Archive
+        ids, times and counts the site shows, and hashes: no platform id, no text."""
+        return {
+            "site": key,
+            "count": self.count,
+            "max_id": self.max_id,
+            "max_sent": self.max_sent,
+            "versions": self.versions,
+            "months": dict(sorted(self.months.items())),
+            "tags": dict(sorted(self.tags.items())),
+            "people": shown,
+            "stories": {str(sid): _hash(name)[:16] for sid, name in sorted(stories.items())},
+        }
+
+
+def _read_all(session: Session, community_id: str, site: _Site, people: People) -> _Layout:
+    """The layout from the whole outline: the first build, and whenever what changed since
+    the last build cannot be told cheaply (something was erased, a name changed, …)."""
+    versions = site_version_mark(session)  # before the outline: a later edit is seen later
+    outline = site_outline(session, community_id, people=people)
+    entries, pages = site.lay_out(outline)
+    members: dict[int, list[_Entry]] = defaultdict(list)
+    tagged = []
+    for e in entries:
+        row = e.row
+        if row.tags:
+            tagged.append((e.id, e.month[:4], row.tags, row.story_ids))
+            for story_id in row.story_ids:
+                members[story_id].append(e)
+    last = max(entries, key=lambda e: e.id) if entries else None
+    return _Layout(
+        entries=entries,
+        pages=pages,
+        known={(e.row.space_id, e.row.platform_message_id): e for e in entries},
+        months=_month_state(pages),
+        count=len(entries),
+        neighbours=len({e.row.author_id for e in entries}),
+        since=entries[0].iso[:10] if entries else "",
+        newest=entries[-NEWEST:],
+        members=members,
+        tags=_tag_years(tagged),
+        versions=versions,
+        max_id=last.id if last else 0,
+        max_sent=_micros(last.row.sent_at) if last else None,
+        full=True,
+    )
+
+
+def _read_changes(
+    session: Session,
+    community_id: str,
+    site: _Site,
+    state: dict[str, Any],
+    people: People,
+    shown: dict[str, str],
+    story_names: dict[int, str],
+    old_pages: dict[str, str],
+    old_years: dict[str, str],
+) -> _Layout | None:
+    """The layout from the last build's outline (``state``) and what changed since: only the
+    years with new, edited or re-tagged messages (or replies to them, or messages whose
+    page moved) are read in full. None when that cannot be told safely — any message erased
+    (the kept messages up to the last build's newest are fewer, or that newest is not the
+    same message), an edit history that shrank — and the caller reads everything."""
+    versions = site_version_mark(session)
+    upto = int(state["max_id"])
+    totals = site_totals(session, community_id, upto)
+    if (
+        totals.count_upto != state["count"]
+        or (_micros(totals.sent_at_of) if totals.sent_at_of else None) != state["max_sent"]
+        or versions < state["versions"]
+    ):
+        return None
+    tagged = site_tagged(session, community_id)
+    tags_by_key = {
+        (key.space_id, key.platform_message_id): (count, stories)
+        for key, count, stories in tagged.values()
+    }
+    tags = _tag_years(
+        (key.id, site.month_of(key.sent_at)[:4], count, stories)
+        for key, count, stories in sorted(tagged.values(), key=lambda item: item[0].id)
+    )
+    cached: dict[str, list[Any]] = state["months"]
+    old_shown: dict[str, str] = state["people"]
+    old_stories: dict[str, str] = state["stories"]
+    renamed_people = [int(p) for p in {*old_shown, *shown} if old_shown.get(p) != shown.get(p)]
+    new_stories = {str(sid): _hash(name)[:16] for sid, name in story_names.items()}
+    renamed_stories = {
+        int(s) for s in {*old_stories, *new_stories} if old_stories.get(s) != new_stories.get(s)
+    }
+    changed = site_keys(
+        session,
+        community_id,
+        after_id=upto,
+        authors=renamed_people,
+        edited_between=(int(state["versions"]), versions) if versions > state["versions"] else None,
+    )
+    dirty = {site.month_of(key.sent_at)[:4] for key in changed}
+    dirty |= {y for y in {*tags, *state["tags"]} if tags.get(y) != state["tags"].get(y)}
+    dirty |= {
+        site.month_of(key.sent_at)[:4]
+        for key, _count, stories in tagged.values()
+        if renamed_stories.intersection(stories)
+    }
+    new_months = {site.month_of(key.sent_at) for key in changed if key.id > upto} - set(cached)
+    if new_months:  # their neighbours link to them
+        merged = sorted({*cached, *new_months})
+        for index, month in enumerate(merged):
+            if month in new_months:
+                dirty |= {m[:4] for m in merged[max(index - 1, 0) : index + 2]}
+    replies = site_keys(
+        session,
+        community_id,
+        replying_to=[(key.space_id, key.platform_message_id) for key in changed],
+    )
+    dirty |= {site.month_of(key.sent_at)[:4] for key in replies}
+
+    entries: list[_Entry] = []
+    pages: list[_Page] = []
+    loaded: set[str] = set()
+    while dirty - loaded:
+        batch = dirty - loaded
+        loaded |= batch
+        day = timedelta(days=1)
+        ranges = [(start - day, end + day) for start, end in map(site.year_range, sorted(batch))]
+        rows = site_outline(
+            session, community_id, people=people, tagged=tags_by_key, between=ranges
+        )
+        fresh = [e for e in site.place(rows) if e.month[:4] in batch]
+        fresh_pages = site.paginate(fresh)
+        moved = []  # messages now on another page than the last build put them on
+        for page in fresh_pages:
+            before = cached.get(page.month)
+            if before is None:  # a new month: all its messages are new
+                continue
+            firsts = [tuple(first) for first in before[1]]
+            for e in page.entries:
+                if bisect_right(firsts, (_micros(e.row.sent_at), e.id)) != page.number:
+                    moved.append((e.row.space_id, e.row.platform_message_id))
+        if moved:  # the pages quoting them link to the new place
+            replies = site_keys(session, community_id, replying_to=moved)
+            dirty |= {site.month_of(key.sent_at)[:4] for key in replies}
+        entries += fresh
+        pages += fresh_pages
+    entries.sort(key=lambda e: (e.row.sent_at, e.id))
+    pages.sort(key=lambda p: (p.month, p.number))
+    months = {month: value for month, value in cached.items() if month[:4] not in loaded}
+    months.update(_month_state(pages))
+    site.link(pages, sorted(months))
+    for month, (_count, firsts) in months.items():
+        if month[:4] not in loaded and (
+            month[:4] not in old_years
+            or any(_page_path(month, n) not in old_pages for n in range(1, len(firsts) + 1))
+        ):
+            return None
+
+    # The messages outside the years read that the site shows or links to.
+    known = {(e.row.space_id, e.row.platform_message_id): e for e in entries}
+    by_id = {e.id: e for e in entries}
+    newest = site_outline(session, community_id, people=people, tagged=tags_by_key, newest=NEWEST)
+    wanted = [row.id for row in newest if row.id not in by_id]
+    wanted += [mid for mid, (_key, _n, stories) in tagged.items() if stories and mid not in by_id]
+    targets = _reply_keys(entries)
+    for _round in range(2):  # the messages, then what they quote
+        keys = [key for key in targets if key not in known]
+        if not wanted and not keys:
+            break
+        rows = site_outline(
+            session, community_id, people=people, tagged=tags_by_key, ids=wanted, keys=keys
+        )
+        for e in site.place(rows):
+            before = months.get(e.month)
+            if before is None or e.month[:4] in loaded:
+                return None  # not where the last build put it: read everything
+            firsts = [tuple(first) for first in before[1]]
+            e.page = _page_path(e.month, bisect_right(firsts, (_micros(e.row.sent_at), e.id)))
+            known[(e.row.space_id, e.row.platform_message_id)] = by_id[e.id] = e
+        wanted = []
+        targets = _reply_keys(by_id.values())
+    members: dict[int, list[_Entry]] = defaultdict(list)
+    for e in sorted(by_id.values(), key=lambda e: (e.row.sent_at, e.id)):
+        for story_id in e.row.story_ids:
+            members[story_id].append(e)
+    last = next((key for key in changed if key.id == totals.max_id), None)
+    max_sent = state["max_sent"] if totals.max_id == upto else None
+    return _Layout(
+        entries=entries,
+        pages=pages,
+        known=known,
+        months=months,
+        count=totals.count,
+        neighbours=totals.neighbours,
+        since=totals.first_sent_at.astimezone(site.zone).isoformat()[:10]
+        if totals.first_sent_at
+        else "",
+        newest=[by_id[row.id] for row in newest],
+        members=members,
+        tags=tags,
+        versions=versions,
+        max_id=totals.max_id,
+        max_sent=_micros(last.sent_at) if last else max_sent,
+        full=False,
+    )
+
+
+def _reply_keys(entries: Iterable[_Entry]) -> set[tuple[int, str]]:
+    return {(e.row.space_id, e.row.reply_to) for e in entries if e.row.reply_to is not None}
+
+
+def _month_state(pages: list[_Page]) -> dict[str, list[Any]]:
+    months: dict[str, list[Any]] = {}
+    for page in pages:
+        month = months.setdefault(page.month, [0, []])
+        month[0] += len(page.entries)
+        first = page.entries[0]
+        month[1].append([_micros(first.row.sent_at), first.id])
+    return months
+
+
+def _tag_years(tagged: Iterable[tuple[int, str, int, tuple[int, ...]]]) -> dict[str, str]:
+    """Year → a hash of (id, tags, stories) of its tagged messages, by id."""
+    by_year: dict[str, list[tuple[int, int, tuple[int, ...]]]] = defaultdict(list)
+    for mid, year, count, stories in tagged:
+        by_year[year].append((mid, count, stories))
+    return {year: _hash(repr(sorted(items)))[:16] for year, items in by_year.items()}
+
+
+def _shown_names(people: People) -> dict[str, str]:
+    """Person id → a hash of the name the site shows, for those it shows by name."""
+    found = {}
+    for pid, (name, attribution) in people.items():
+        shown = shown_name(attribution, name)
+        if shown is not None:
+            found[str(pid)] = _hash(shown)[:16]
+    return found
+
+
+def _micros(when: datetime) -> int:
+    return (when - _EPOCH_UTC) // _MICROSECOND
 
 
 class _Inline(Generic[T]):
@@ -392,6 +702,7 @@ class _Site:
         )
         self.month_names = texts.get("month_names", "").split()
         self.neighbour = self.t("neighbour")
+        self._escaped: dict[str, str] = {}  # author as shown → escaped
 
     def t(self, key: str, **values: object) -> str:
         return self.texts[key].format(community=self.name, **values)
@@ -430,10 +741,25 @@ class _Site:
             **context,
         )
 
+    @property
+    def key(self) -> str:
+        """What every page depends on besides the messages: a change re-reads everything."""
+        return _hash(repr((GENERATOR, self.language, self.name, self.zone.key, PAGE_SIZE)))[:16]
+
+    def month_of(self, when: datetime) -> str:
+        """The local month of a time, "2026-03"."""
+        return when.astimezone(self.zone).strftime("%Y-%m")
+
     def lay_out(self, outline: list[OutlineRow]) -> tuple[list[_Entry], list[_Page]]:
         """Every message on its month page; the pages, linked to each other."""
+        entries = self.place(outline)
+        pages = self.paginate(entries)
+        self.link(pages, sorted({page.month for page in pages}))
+        return entries, pages
+
+    def place(self, outline: list[OutlineRow]) -> list[_Entry]:
+        """Messages with their local month and day and their author as shown."""
         entries: list[_Entry] = []
-        by_month: dict[str, list[_Entry]] = defaultdict(list)
         zone = self.zone
         # The local date without a conversion per message: the zone's offset is looked up
         # once per UTC day (and per message only on the few days it changes: DST), then
@@ -454,42 +780,51 @@ class _Site:
                 named = _EPOCH + timedelta(days=local_day)
                 local = dates[local_day] = (f"{named.year:04d}-{named.month:02d}", named.day)
             name = shown_name(row.attribution, row.author_name)
-            entry = _Entry(row, zone, local[0], local[1], name or self.neighbour, name is not None)
+            entry = _Entry(
+                row.id, row, zone, local[0], local[1], name or self.neighbour, name is not None
+            )
             entries.append(entry)
+        return entries
+
+    def paginate(self, entries: list[_Entry]) -> list[_Page]:
+        """The month pages of these messages (every message of their months, in order)."""
+        by_month: dict[str, list[_Entry]] = defaultdict(list)
+        for entry in entries:
             by_month[entry.month].append(entry)
         pages: list[_Page] = []
-        first_of: dict[str, str] = {}
         for month in sorted(by_month):
             items = by_month[month]
             count = (len(items) + PAGE_SIZE - 1) // PAGE_SIZE
+            month_pages = []
             for number in range(1, count + 1):
                 path = _page_path(month, number)
                 chunk = items[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
                 for entry in chunk:
                     entry.page = path
-                pages.append(_Page(month, number, count, path, chunk))
-            first_of[month] = _page_path(month, 1)
-        months = sorted(first_of)
-        position = {month: index for index, month in enumerate(months)}
-        day_urls: dict[str, list[dict[str, Any]]] = {}
-        for month in months:
+                month_pages.append(_Page(month, number, count, path, chunk))
             first_page_of_day: dict[int, str] = {}
-            for entry in by_month[month]:
+            for entry in items:
                 first_page_of_day.setdefault(entry.day, entry.page)
-            day_urls[month] = [
+            day_urls = [
                 {"day": day, "url": f"{path}#d{day}"}
                 for day, path in sorted(first_page_of_day.items())
             ]
+            for page in month_pages:
+                page.day_urls = day_urls
+                if page.number > 1:
+                    page.previous_page = _page_path(month, page.number - 1)
+                if page.number < page.count:
+                    page.next_page = _page_path(month, page.number + 1)
+            pages += month_pages
+        return pages
+
+    def link(self, pages: list[_Page], months: list[str]) -> None:
+        """Each page's links to the months before and after it (``months``: all, in order)."""
+        position = {month: index for index, month in enumerate(months)}
         for page in pages:
             index = position[page.month]
-            page.previous_month = first_of[months[index - 1]] if index > 0 else None
-            page.next_month = first_of[months[index + 1]] if index + 1 < len(months) else None
-            if page.number > 1:
-                page.previous_page = _page_path(page.month, page.number - 1)
-            if page.number < page.count:
-                page.next_page = _page_path(page.month, page.number + 1)
-            page.day_urls = day_urls[page.month]
-        return entries, pages
+            page.previous_month = _page_path(months[index - 1], 1) if index > 0 else None
+            page.next_month = _page_path(months[index + 1], 1) if index + 1 < len(months) else None
 
     def page_signature(
         self,
@@ -527,11 +862,16 @@ class _Site:
         in a template: a Jinja include per message made a 100,000-message build three times
         slower. Every value is escaped; the text goes through :func:`chat_html`."""
         row = e.row
+        eid = e.id
+        iso = e.iso
         named = "" if e.named else " anon"
+        author = self._escaped.get(e.author)
+        if author is None:
+            author = self._escaped[e.author] = _esc(e.author)
         parts = [
-            f'<article class="msg" id="m{e.id}">\n<header><span class="author{named}">'
-            f"{_esc(e.author)}</span> "
-            f'<a class="when" href="{e.url}"><time datetime="{e.iso}">{e.iso[11:16]}</time></a>'
+            f'<article class="msg" id="m{eid}">\n<header><span class="author{named}">'
+            f"{author}</span> "
+            f'<a class="when" href="{e.page}#m{eid}"><time datetime="{iso}">{iso[11:16]}</time></a>'
         ]
         if row.edited_at is not None:
             parts.append(f' <span class="edited">· {_esc(self.t("edited"))}</span>')
@@ -547,21 +887,22 @@ class _Site:
                     snippet=_snippet(texts[target.id][0]),
                 )
                 parts.append(f'<p class="quote"><a href="{target.url}">{_esc(quote)}</a></p>\n')
-        parts.append(f'<div class="text">{chat_html(texts[e.id][0])}</div>\n')
+        parts.append(f'<div class="text">{_text_html(texts[eid][0])}</div>\n')
         # Media (photos, voice, files) are shown here once the archive keeps them (issue 11).
         if row.media_kind is not None:
             parts.append(f'<p class="media">{_esc(self.t("media"))}</p>\n')
-        badges = []
-        if row.tags:
-            title = _esc(self.t("tags", count=row.tags))
-            badges.append(f'<span class="badge tags" title="{title}">📌 {row.tags}</span>')
-        badges += [
-            f'<a class="badge story" href="story-{s}.html">{_esc(story_names[s])}</a>'
-            for s in row.story_ids
-            if s in story_names
-        ]
-        if badges:
-            parts.append(f'<p class="badges">{" ".join(badges)}</p>\n')
+        if row.tags or row.story_ids:
+            badges = []
+            if row.tags:
+                title = _esc(self.t("tags", count=row.tags))
+                badges.append(f'<span class="badge tags" title="{title}">📌 {row.tags}</span>')
+            badges += [
+                f'<a class="badge story" href="story-{s}.html">{_esc(story_names[s])}</a>'
+                for s in row.story_ids
+                if s in story_names
+            ]
+            if badges:
+                parts.append(f'<p class="badges">{" ".join(badges)}</p>\n')
         parts.append("</article>\n")
         return Markup("".join(parts))
 
@@ -597,35 +938,27 @@ class _Site:
         }
 
     def home(
-        self,
-        entries: list[_Entry],
-        pages: list[_Page],
-        stories: list[SiteStory],
-        members: dict[int, list[_Entry]],
-        newest: list[Markup],
-        years: list[str],
+        self, layout: _Layout, stories: list[SiteStory], newest: list[Markup], years: list[str]
     ) -> dict[str, Any]:
-        if entries:
+        if layout.count:
             stats = self.t(
-                "stats",
-                messages=len(entries),
-                neighbours=len({e.row.author_id for e in entries}),
-                since=entries[0].iso[:10],
+                "stats", messages=layout.count, neighbours=layout.neighbours, since=layout.since
             )
         else:
             stats = self.t("stats_empty")
-        counts: dict[str, int] = defaultdict(int)
-        for page in pages:
-            counts[page.month] += len(page.entries)
         by_year: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for month, count in counts.items():
+        for month, (count, _firsts) in sorted(layout.months.items()):
             by_year[month[:4]].append(
                 {"url": _page_path(month, 1), "title": self.month_title(month), "count": count}
             )
         return {
             "stats": stats,
             "stories": [
-                {"name": s.name, "url": f"story-{s.id}.html", "count": len(members.get(s.id, []))}
+                {
+                    "name": s.name,
+                    "url": f"story-{s.id}.html",
+                    "count": len(layout.members.get(s.id, [])),
+                }
                 for s in stories
             ],
             "newest": newest,
@@ -657,8 +990,13 @@ def chat_html(text: str) -> Markup:
     """A message's text as HTML: everything escaped, http(s) links made clickable, line
     breaks kept. Nothing else of the text can become markup (a ``javascript:`` link stays
     text: only ``http://`` and ``https://`` become links)."""
+    return Markup(_text_html(text))
+
+
+def _text_html(text: str) -> str:
+    """:func:`chat_html` as a plain string (no Markup made per message)."""
     if "://" not in text:  # most messages: no link at all
-        return Markup(_esc(text).replace("\n", "<br>\n"))
+        return html.escape(text).replace("\n", "<br>\n")
     parts: list[str] = []
     position = 0
     for match in _URL.finditer(text):
@@ -668,7 +1006,7 @@ def chat_html(text: str) -> Markup:
         parts.append(f'<a href="{_esc(url)}" rel="nofollow noopener noreferrer">{_esc(url)}</a>')
         position = end
     parts.append(_esc(text[position:]))
-    return Markup("".join(parts).replace("\n", "<br>\n"))
+    return "".join(parts).replace("\n", "<br>\n")
 
 
 def _esc(value: object) -> str:
@@ -677,6 +1015,8 @@ def _esc(value: object) -> str:
 
 
 _EPOCH = date(1970, 1, 1)
+_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _offset_at(zone: ZoneInfo, stamp: int) -> int:
