@@ -56,6 +56,7 @@ from archiver.archive import Archive
 from archiver.consent_policy import shown_name
 from archiver.errors import CommunityMemoryError, UnknownCommunityError
 from archiver.site import en, zh
+from archiver.site.media import copy_files, file_html
 from archiver.site.search_index import (
     DAY_MEMORIES,
     DOC_BUCKET,
@@ -69,7 +70,9 @@ from storage import communities
 from storage.site import (
     OutlineRow,
     People,
+    SiteFile,
     SiteStory,
+    site_files,
     site_keys,
     site_outline,
     site_people,
@@ -116,6 +119,7 @@ class SiteReport:
     years_indexed: int = 0
     first_build: bool = True
     full_read: bool = True  # the whole outline read (not only what changed since the last build)
+    files_missing: int = 0  # files named by kept messages but not in the media folder
     written_files: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -209,6 +213,12 @@ def build_site(
         state = {}
 
     with archive.db.read() as session:
+        site.files = site_files(session, community_id)
+        # Files come and go with their messages, but a live download lands after its text:
+        # any change to which messages have which file re-reads the outline (files are few).
+        media_state = _hash(repr(sorted((m, f.sha256) for m, f in site.files.items())))
+        if state.get("media") != media_state:
+            state = {}
         stories = site_stories(session, community_id)
         people = site_people(session, community_id)
         shown = _shown_names(people)
@@ -334,7 +344,10 @@ def build_site(
     )
     page_hashes, written = _write_changed(out, files, old_files)
     written += index_written
-    hashes = {**keep, **index_hashes, **page_hashes}
+    source = archive.media.media_dir / community_id if archive.media is not None else None
+    media_paths, copied, report.files_missing = copy_files(list(site.files.values()), source, out)
+    written += copied
+    hashes = {**keep, **index_hashes, **page_hashes, **media_paths}
     removed = [path for path in old_files if path not in hashes]
     for path in removed:
         (out / path).unlink(missing_ok=True)
@@ -346,7 +359,7 @@ def build_site(
         "files": dict(sorted(hashes.items())),
         "months": dict(sorted(page_signatures.items())),
         "years": dict(sorted(year_signatures.items())),
-        "outline": layout.state(site.key, shown, story_names),
+        "outline": {**layout.state(site.key, shown, story_names), "media": media_state},
     }
     _atomic_write(out / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
     report.messages = layout.count
@@ -702,6 +715,12 @@ class _Site:
         )
         self.month_names = texts.get("month_names", "").split()
         self.neighbour = self.t("neighbour")
+        # Kept message id → its file (``storage.site.site_files``), set by the build.
+        self.files: dict[int, SiteFile] = {}
+        self.media_labels = {
+            kind: self.t(f"media_{kind}")
+            for kind in ("photo", "voice", "audio", "video", "document")
+        }
         self._escaped: dict[str, str] = {}  # author as shown → escaped
 
     def t(self, key: str, **values: object) -> str:
@@ -841,9 +860,10 @@ class _Site:
                 target = _reply_target(e, by_platform_id)
                 reply = (target.url, target.author, target.row.edited_at) if target else "-"
             stories = [story_names.get(s) for s in row.story_ids] if row.story_ids else None
+            file = self.files.get(e.id)
             shown.append(
                 (e.id, row.sent_at, e.author, e.named, row.edited_at, row.media_kind, row.tags,
-                 stories, reply)
+                 stories, reply, file.sha256 if file is not None else None)
             )  # fmt: skip
         header = (
             GENERATOR, self.language, self.name, self.zone.key, page.count, page.previous_month,
@@ -888,9 +908,12 @@ class _Site:
                 )
                 parts.append(f'<p class="quote"><a href="{target.url}">{_esc(quote)}</a></p>\n')
         parts.append(f'<div class="text">{_text_html(texts[eid][0])}</div>\n')
-        # Media (photos, voice, files) are shown here once the archive keeps them (issue 11).
-        if row.media_kind is not None:
-            parts.append(f'<p class="media">{_esc(self.t("media"))}</p>\n')
+        file = self.files.get(eid)
+        if file is not None:
+            html = file_html(file, texts[eid][0], self.media_labels)
+            parts.append(f'<div class="media">{html}</div>\n')
+        elif row.media_kind is not None:  # the text was kept, its file not (or not yet)
+            parts.append(f'<p class="media none">{_esc(self.t("media"))}</p>\n')
         if row.tags or row.story_ids:
             badges = []
             if row.tags:

@@ -1,6 +1,11 @@
 """Website texts (English). Tone: plain and warm; say what is kept here and why."""
 
 TEXTS: dict[str, str] = {
+    "media_photo": "a photo",
+    "media_voice": "a voice message",
+    "media_audio": "a recording",
+    "media_video": "a video",
+    "media_document": "a file",
     "site_title": "{community} · Community Memory",
     "nav_home": "Home",
     "nav_search": "Search",
@@ -34,7 +39,7 @@ TEXTS: dict[str, str] = {
     "quote": "↩ {author}: {snippet}",
     "reply_not_kept": "A reply to a message that is not kept",
     "tags": "tagged {count} time(s)",
-    "media": "[a photo or a file, not kept in the archive yet]",
+    "media": "[a photo or a file that is not kept]",
     "month_title": "{month_name} {year}",
     "day_title": "{day} {month_name}",
     "days": "Days of this month",

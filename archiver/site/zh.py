@@ -1,6 +1,11 @@
 """网站文案（中文）。语气：平实、温暖，说清楚这里保存了什么、为什么。"""
 
 TEXTS: dict[str, str] = {
+    "media_photo": "一张照片",
+    "media_voice": "一条语音",
+    "media_audio": "一段录音",
+    "media_video": "一段视频",
+    "media_document": "一个文件",
     "site_title": "{community} · 社区记忆",
     "nav_home": "首页",
     "nav_search": "搜索",
@@ -34,7 +39,7 @@ TEXTS: dict[str, str] = {
     "quote": "↩ {author}：{snippet}",
     "reply_not_kept": "回复一条没有保存的消息",
     "tags": "被标记 {count} 次",
-    "media": "[一张图片或一个文件，还没有保存在档案里]",
+    "media": "[一张图片或一个文件，没有保存]",
     "month_title": "{year}年{month}月",
     "day_title": "{month}月{day}日",
     "days": "这个月的日子",
