@@ -108,7 +108,7 @@ def file_html(file: SiteFile, caption: str, labels: dict[str, str]) -> str:
             f'<a href="{url}">{escape(labels["video"])}</a></video>'
         )
     name = escape(file.file_name or labels["document"])
-    return f'<a class="file" href="{url}" download>📎 {name} ({_size(file.size)})</a>'
+    return f'<a class="file" href="{url}" download>{name} ({_size(file.size)})</a>'
 
 
 def _size(size: int) -> str:
