@@ -13,8 +13,8 @@ What leaves the archive, and what does not:
   they chose ``named``; an anonymous resident is ``person-<n>``, a number that means
   something only inside this file — their platform id would name them. Taggers, consent
   records and the ledger are not exported (``export jsonl`` is the full archive).
-* ``meta.platform`` is the platform of the community's chats (``mixed`` when it has chats on
-  several); each message's ``platformMessageId`` is ``space-id:message-id`` of the archive, and
+* ``meta.platform`` is the platform of the chats with kept messages (``mixed`` when there
+  are several); each message's ``platformMessageId`` is ``space-id:message-id`` of the archive, and
   a reply (type 25) has the replied-to message's in ``replyToMessageId`` (that message is in
   the file only when it is kept too).
 """
@@ -35,7 +35,7 @@ from sqlmodel import Session
 from archiver.archive import Archive
 from archiver.consent_policy import Level, keeps_name
 from archiver.errors import CommunityMemoryError, UnknownCommunityError
-from storage import communities, dump, people
+from storage import communities, dump, imports, people
 
 CHATLAB_VERSION = "0.0.2"
 PAGE_SIZE = 5000
@@ -56,8 +56,10 @@ _TYPES = {
     "venue": 8,
     "forwarded_chat": 26,
     "contact": 27,
-    "announcement": 80,
+    "announcement": 80,  # ChatLab's system type: the text says 群公告 (see below)
+    "sign_up": 0,  # 接龙 is text in ChatLab, recognised by its "#接龙"
 }
+ANNOUNCEMENT = "群公告"
 
 Progress = Callable[[int], None]
 
@@ -132,7 +134,17 @@ def _write(
     if community is None:
         raise UnknownCommunityError(community_id)
     spaces = communities.list_spaces(session, community_id)
-    platforms = sorted({space.platform for space in spaces})
+    platforms = (
+        sorted(
+            {
+                space.platform
+                for space in spaces
+                if space.id is not None and imports.space_has_messages(session, space.id)
+            }
+        )
+        or sorted({space.platform for space in spaces})
+        or ["mixed"]
+    )
     _line(
         write,
         {
@@ -187,6 +199,8 @@ def _write(
             if message.reply_to is not None:
                 record["type"] = 25 if record["type"] == 0 else record["type"]
                 record["replyToMessageId"] = f"{message.space_id}:{message.reply_to}"
+            if message.media_kind == "announcement" and ANNOUNCEMENT not in message.text[:12]:
+                record["content"] = f"{ANNOUNCEMENT}：{message.text}"
             _line(write, record)
             report.messages += 1
         after = page[-1].id

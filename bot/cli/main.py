@@ -936,3 +936,7 @@ def demo_command(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":  # `python -m bot.cli.main …`, as the docs run it from a source tree
+    main()
