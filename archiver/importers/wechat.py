@@ -220,8 +220,7 @@ class WeChatHistory:
         if isinstance(value, str):
             if value.isdigit():
                 return int(value)
-            moment = self._times.utc(value)
-            return None if moment is None else int(moment.timestamp())
+            return self._times.second(value)
         if isinstance(value, float) and value == value:
             return int(value)
         return None
