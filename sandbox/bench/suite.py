@@ -186,9 +186,11 @@ def run_bench(
             ensure_community(archive, _settings(info.chat_id))
             step("import")
             _import_phase(archive, export, roster, result)
+            # before the reference, which holds every text in memory: the readers' peak RSS
+            # is then their own (above the Telegram import's, which ran in this process)
+            _readers_phase(export, roster, folder, result, step)
             step("physical reference")
             _reference_phase(export, folder, result)
-            _readers_phase(export, roster, folder, result, step)
             step("live ingestion")
             _live_phase(archive, info.chat_id, result)
             step("search")
