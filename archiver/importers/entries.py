@@ -49,7 +49,9 @@ class StableKeys:
 
     The n-th message with the very same author, second, kind and text gets ``~n`` appended
     (``+1`` twice in one second is two messages); counted per second only, so memory stays
-    flat. The key is a BLAKE2b digest (96 bits): no text can be read back from it.
+    flat. The key is ``k``, the second in hex, then a BLAKE2b digest (96 bits) of the rest: no
+    text can be read back from it, and a file in time order inserts its keys in order into
+    the archive's unique index (appending to the B-tree, not scattering over it).
     """
 
     __slots__ = ("_second", "_seen")
@@ -68,4 +70,5 @@ class StableKeys:
             self._seen.clear()
         count = self._seen.get(digest, 0)
         self._seen[digest] = count + 1
-        return f"k{digest}" if not count else f"k{digest}~{count}"
+        key = f"k{second:08x}{digest}"
+        return key if not count else f"{key}~{count}"
