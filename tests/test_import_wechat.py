@@ -590,3 +590,26 @@ def test_an_unknown_file_is_refused_in_one_line(tmp_path: Path) -> None:
     path.write_text("hello\n", encoding="utf-8")
     with pytest.raises(ImportFormatError, match="not a WeChat export"):
         detect(path)
+
+
+def test_a_bad_row_is_one_malformed_entry_and_the_rest_is_kept(
+    archive: Archive, tmp_path: Path
+) -> None:
+    path = WRITERS["wechatmsg-csv"](tmp_path)
+    lines = path.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    lines.insert(2, "99,5566778899@chatroom,1,0\r\n")  # a row cut short, in the middle
+    path.write_text("".join(lines), encoding="utf-8")
+    report = import_file(archive, path, roster=write_roster(tmp_path / "r.csv"))
+    assert (report.malformed, report.kept) == (1, KEPT_COUNT)
+    assert "4 values, the header has 12" in report.malformed_examples[0]
+
+
+def test_a_chatlab_message_without_a_time_is_malformed(archive: Archive, tmp_path: Path) -> None:
+    path = write_chatlab_json(tmp_path / "chat.json")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    del document["messages"][0]["timestamp"]
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+    report = import_file(archive, path, roster=write_roster(tmp_path / "r.csv"))
+    assert report.malformed == 1
+    assert "timestamp" in report.malformed_examples[0]
+    assert report.kept == KEPT_COUNT - 1

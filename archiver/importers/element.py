@@ -62,6 +62,25 @@ ROOM_ID_LOOKAHEAD = 1000
 _REPLY_FALLBACK = re.compile(r"\A(?:>[^\n]*\n)+\n?")
 
 
+class _Content(msgspec.Struct):
+    """What is read of an event's ``content`` (decoded into a struct, not a dict: a third
+    of the reading time of a million events). Values are checked where they are used."""
+
+    msgtype: Any = None
+    body: Any = None
+    filename: Any = None
+    membership: Any = None
+    displayname: Any = None
+    relates_to: dict[str, Any] | None = msgspec.field(default=None, name="m.relates_to")
+
+
+class _Unsigned(msgspec.Struct):
+    """What is read of an event's ``unsigned``."""
+
+    redacted_because: Any = None
+    relations: dict[str, Any] | None = msgspec.field(default=None, name="m.relations")
+
+
 class _Event(msgspec.Struct):
     """A Matrix event in the usual shape (other keys ignored)."""
 
@@ -69,10 +88,13 @@ class _Event(msgspec.Struct):
     event_id: str | None = None
     sender: str | None = None
     origin_server_ts: int | None = None
-    content: dict[str, Any] = msgspec.field(default_factory=dict)
-    unsigned: dict[str, Any] | None = None
+    content: _Content = msgspec.field(default_factory=_Content)
+    unsigned: _Unsigned | None = None
     state_key: str | None = None
     room_id: str | None = None
+
+
+_NO_UNSIGNED = _Unsigned()
 
 
 _decode_run = msgspec.json.Decoder(list[_Event]).decode
@@ -91,17 +113,17 @@ def _ms(value: object) -> datetime | None:
         return None
 
 
-def text_of(content: dict[str, Any], is_reply: bool) -> tuple[str, str | None]:
+def text_of(content: _Content, is_reply: bool) -> tuple[str, str | None]:
     """What the person wrote and the media kind, as the live bot reads it."""
-    msgtype = content.get("msgtype")
-    body = content.get("body")
+    msgtype = content.msgtype
+    body = content.body
     text = body if isinstance(body, str) else ""
     if is_reply:
         text = _REPLY_FALLBACK.sub("", text, count=1)
     if msgtype in TEXT_TYPES:
         return text, None
     kind = MEDIA_TYPES.get(str(msgtype), "document")
-    filename = content.get("filename")
+    filename = content.filename
     caption = text if isinstance(filename, str) and filename and filename != text else ""
     return caption, kind
 
@@ -186,14 +208,14 @@ class ElementExport:
         self, index: int, event: _Event, names: dict[str, str]
     ) -> ExportedMessage | MalformedEntry | None:
         kind = event.type
-        unsigned = event.unsigned or {}
-        if "redacted_because" in unsigned:
+        unsigned = event.unsigned or _NO_UNSIGNED
+        if unsigned.redacted_because is not None:
             return None
         content = event.content
         if kind == MEMBER:
             who = event.state_key
-            name = content.get("displayname")
-            if isinstance(who, str) and content.get("membership") == "join":
+            name = content.displayname
+            if isinstance(who, str) and content.membership == "join":
                 if isinstance(name, str) and name:
                     names[who] = name
                 else:
@@ -205,7 +227,7 @@ class ElementExport:
             )
         if kind != MESSAGE and kind != STICKER:
             return None
-        relation = _dict(content.get("m.relates_to"))
+        relation = content.relates_to or {}
         if relation.get("rel_type") == "m.replace":
             return None  # an edit on its own: the edited message carries it (module doc)
         event_id, sender = event.event_id, event.sender
@@ -222,7 +244,7 @@ class ElementExport:
         else:
             text, media = text_of(content, reply_to is not None)
         name = names.get(sender)
-        replace = _dict(_dict(unsigned.get("m.relations")).get("m.replace"))
+        replace = _dict((unsigned.relations or {}).get("m.replace"))
         new = _dict(_dict(replace.get("content")).get("m.new_content"))
         new_body = new.get("body")
         edited_at = _ms(replace.get("origin_server_ts"))
