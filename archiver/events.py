@@ -41,7 +41,7 @@ class AccountRef:
         return self.key
 
 
-PLATFORMS = ("telegram", "matrix")
+PLATFORMS = ("telegram", "matrix", "wechat", "qq")
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from storage.models import ConsentEvent, Message, Person, Tag, _WithoutNul
+from storage.models import ConsentEvent, Message, MessageVersion, Person, Tag, _WithoutNul
 
 MESSAGE_COLUMNS = (
     "community_id",
@@ -97,6 +97,47 @@ def insert_tags(session: Session, rows: Sequence[tuple[Any, ...]]) -> int:
     on a message. Returns how many rows were new (anonymous tags, whose ``tagger_id`` is NULL,
     are never duplicates to the database: check them with :func:`anonymous_tagged_ids`)."""
     return _insert_many(session, _table(Tag), TAG_COLUMNS, rows)
+
+
+def insert_versions(
+    session: Session, space_id: int, versions: Sequence[tuple[str, str, datetime, datetime]]
+) -> int:
+    """Add earlier texts of kept messages, given as (platform message id, text, valid from,
+    replaced at); a version already there (same message, same ``replaced_at``) and versions
+    of messages the space does not keep are skipped. Returns how many were new. Imports
+    carry few edits, so this goes through the ORM."""
+    if not versions:
+        return 0
+    ids = dict(
+        session.execute(
+            sa_select(col(Message.platform_message_id), col(Message.id)).where(
+                col(Message.space_id) == space_id,
+                col(Message.platform_message_id).in_({v[0] for v in versions}),
+            )
+        ).all()
+    )
+    have: set[tuple[int, datetime]] = {
+        (message_id, replaced_at)
+        for message_id, replaced_at in session.execute(
+            sa_select(col(MessageVersion.message_id), col(MessageVersion.replaced_at)).where(
+                col(MessageVersion.message_id).in_(list(ids.values()))
+            )
+        )
+    }
+    added = 0
+    for platform_id, text, valid_from, replaced_at in versions:
+        message_id = ids.get(platform_id)
+        if message_id is None or (message_id, replaced_at) in have:
+            continue
+        have.add((message_id, replaced_at))
+        session.add(
+            MessageVersion(
+                message_id=message_id, text=text, valid_from=valid_from, replaced_at=replaced_at
+            )
+        )
+        added += 1
+    session.flush()
+    return added
 
 
 def space_has_messages(session: Session, space_id: int) -> bool:

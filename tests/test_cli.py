@@ -361,7 +361,7 @@ def test_db_upgrade_creates_archive(tmp_path: Path) -> None:
         (["search", "电梯", "--community", "nowhere"], ["unknown community 'nowhere'"]),
         (["onthisday", "--community", COMMUNITY, "--date", "2026-13-01"], ["--date"]),
         (["import", "telegram", "/nonexistent.json", "--community", COMMUNITY], ["file not found"]),
-        (["import", "element", str(SAMPLE), "--community", COMMUNITY], ["not available"]),
+        (["import", "element", str(SAMPLE), "--community", COMMUNITY], ["not an Element export"]),
         (["export", "site", "docs", "--community", COMMUNITY], ["not empty", "docs"]),
         (["forget", "--community", COMMUNITY, "--person", "10004"], ["telegram:123456"]),
         (["forget", "--community", COMMUNITY, "--person", "telegram:55555"], ["holds nothing"]),

@@ -525,6 +525,13 @@ class TelegramExport:
         "typed_count",
     )
 
+    format = "telegram"
+    """This reader's name (``archiver.importers.readers``)."""
+    platform = "telegram"
+    """The platform of the export's accounts."""
+    source = "import:telegram"
+    """What kept messages record as their source."""
+
     chat: ExportedChat
     """The exported chat."""
     path: Path

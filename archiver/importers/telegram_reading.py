@@ -1,7 +1,8 @@
-"""Reading a Telegram export for ``import telegram``: parse, decide consent, cut the words of
-what is kept, and hand it over in batches.
+"""Reading an export for ``import``: parse, decide consent, cut the words of what is kept,
+and hand it over in batches. Written for ``import telegram`` first, it reads every format the
+same way: a reader (``archiver.importers.readers``) yields the entries, this decides them.
 
-This is the importer's first stage (``archiver.importers.telegram`` writes what it yields). It
+This is the importer's first stage (``archiver.importers.pipeline`` writes what it yields). It
 needs no database: the consent decisions come in as a plain dict, so the stage can run in a
 worker process. For a large export it does (:func:`batches_in_worker`): parsing and cutting
 words hold the GIL, and on a second core they overlap with the importer's writing, which
@@ -23,12 +24,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from archiver.errors import CommunityMemoryError, ImportFormatError
-from archiver.importers.telegram_export import MalformedEntry, TelegramExport, open_export
+from archiver.importers.entries import EditedMessage, MalformedEntry, Version
 from archiver.reactions import bare
 from archiver.segmentation import Segmenter
+
+if TYPE_CHECKING:
+    from archiver.importers.pipeline import Reader
 
 MALFORMED_EXAMPLES = 5
 
@@ -64,10 +69,14 @@ class Batch:
     """of ``messages``, how many ``forget`` erased in the archive (set by the importer)"""
     authors: set[str] = field(default_factory=set)
     """authors first met in this batch (whether or not anything of theirs is kept)"""
+    versions: dict[str, tuple[Version, ...]] = field(default_factory=dict)
+    """platform message id → its earlier texts, for formats that carry edits"""
+    skipped: set[str] = field(default_factory=set)
+    """of ``messages``, those not written (kept already, or forgotten; set by the importer)"""
 
 
 def decided_batches(
-    export: TelegramExport,
+    export: Reader,
     consenting: Consenting,
     keep_emoji: frozenset[str],
     batch_size: int,
@@ -142,6 +151,8 @@ def decided_batches(
         )
         if entry.author_name:
             batch.names[person_id] = entry.author_name
+        if entry.__class__ is EditedMessage:
+            batch.versions[entry.id] = entry.versions
     batch.seen, batch.not_consented, batch.malformed = seen, not_consented, malformed
     batch.unsupported = unsupported
     batch.service = export.service_count
@@ -155,8 +166,11 @@ def batches_in_worker(
     keep_emoji: frozenset[str],
     batch_size: int,
     words: Sequence[str] = (),
+    *,
+    fmt: str = "telegram",
 ) -> Iterator[Batch]:
-    """:func:`decided_batches` of the export at ``path``, computed in a worker process.
+    """:func:`decided_batches` of the export at ``path`` (read as ``fmt``, a reader of
+    ``archiver.importers.readers``), computed in a worker process.
 
     The worker is this module run by the same interpreter (``python -m``), not a
     ``multiprocessing`` child: nothing of the importer's process is forked (it has threads)
@@ -179,7 +193,15 @@ def batches_in_worker(
     assert worker.stdin is not None and worker.stdout is not None
     try:
         with worker.stdin:
-            arguments = (str(path), local_tz.key, consenting, keep_emoji, batch_size, list(words))
+            arguments = (
+                fmt,
+                str(path),
+                local_tz.key,
+                consenting,
+                keep_emoji,
+                batch_size,
+                list(words),
+            )
             pickle.dump(arguments, worker.stdin)
         while True:
             try:
@@ -226,14 +248,16 @@ def _work() -> None:
     """The worker (``python -m archiver.importers.telegram_reading``): read the arguments,
     send every batch, then ``done`` (or what went wrong)."""
     gc.disable()  # see collector_paused: the worker only reads, decides and sends
-    path, zone, consenting, keep_emoji, batch_size, words = pickle.load(sys.stdin.buffer)
+    fmt, path, zone, consenting, keep_emoji, batch_size, words = pickle.load(sys.stdin.buffer)
     # The pipe to the importer carries pickles only: it gets a descriptor of its own, and
     # anything a library prints (Python or C, to descriptor 1) goes to stderr instead.
     sys.stdout.flush()
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     try:
-        export = open_export(Path(path), local_tz=ZoneInfo(zone))
+        from archiver.importers.readers import open_reader
+
+        export = open_reader(fmt, Path(path), ZoneInfo(zone))
         cut = Segmenter(words).index_tokens
         batches = decided_batches(
             export, consenting, keep_emoji, batch_size, cut, cut_every_other=True

@@ -35,7 +35,7 @@ from bot.app.config import Config, load_config, resolve_config_path
 from bot.chat.texts import text
 
 if TYPE_CHECKING:
-    from archiver.importers.telegram import ImportReport
+    from archiver.importers.pipeline import DryRunReport, ImportReport
     from bot.app.posting import Outcome, Poster
     from bot.chat.messages import Sender
 
@@ -205,13 +205,17 @@ class ExportFormat(StrEnum):
 
     jsonl = "jsonl"
     site = "site"
+    chatlab = "chatlab"
 
 
 @app.command("import")
 @friendly
 def import_command(
     ctx: typer.Context,
-    fmt: Annotated[ImportFormat, typer.Argument(metavar="FORMAT", help="telegram or jsonl.")],
+    fmt: Annotated[
+        ImportFormat,
+        typer.Argument(metavar="FORMAT", help="telegram, element, wechat or jsonl."),
+    ],
     file: Annotated[Path, typer.Argument(help="The export file.")],
     community: Annotated[
         str | None,
@@ -224,6 +228,28 @@ def import_command(
             "recorded_by,recorded_at,evidence."
         ),
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Read the whole file and show, per author, what would be kept and under "
+            "which consent; write nothing.",
+        ),
+    ] = False,
+    reader: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="wechat: force the reader (chatlab-json, chatlab-jsonl, wechatmsg-csv, "
+            "pywxdump-csv, pywxdump-json) instead of detecting it.",
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="Time zone of times the file writes without an offset (default: the community's)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     media: Annotated[
         Path | None,
@@ -234,10 +260,10 @@ def import_command(
     ] = None,
 ) -> None:
     """Import a chat export. Only messages whose authors consented are kept."""
-    if fmt in (ImportFormat.element, ImportFormat.wechat):
-        raise CommunityMemoryError(
-            f"import {fmt.value} is not available in this release; telegram and jsonl are"
-        )
+    if fmt is ImportFormat.jsonl and (dry_run or reader or timezone):
+        raise CommunityMemoryError("--dry-run, --format and --timezone are not for import jsonl")
+    if timezone is not None:
+        _check_timezone(timezone)
     if file.is_dir() and fmt is ImportFormat.telegram:
         # Telegram Desktop writes a folder: result.json beside photos/, files/ …
         if not (file / "result.json").is_file():
@@ -249,23 +275,36 @@ def import_command(
     if not file.is_file():
         raise CommunityMemoryError(f"{file}: file not found")
     # Here, not at the top: `run` (which imports this module) never imports.
-    from archiver.importers.telegram import import_telegram
+    from archiver.importers.pipeline import run_import
+    from archiver.importers.readers import open_for_import
 
+    if fmt is not ImportFormat.jsonl and community is None:
+        raise CommunityMemoryError(f"import {fmt.value} needs --community ID")
+    if dry_run:
+        assert community is not None
+        _dry_run(ctx, fmt.value, file, community, roster, reader, timezone, as_json)
+        return
     with _archive(ctx, migrate=True) as (config, archive):
         if fmt is ImportFormat.jsonl:
             _import_jsonl(archive, file, community, as_json, media)
             return
-        if community is None:
-            raise CommunityMemoryError("import telegram needs --community ID")
+        assert community is not None
         created = _ensure_for_import(config, archive, community)
+        settings = _settings(config, archive, community)
+        export = open_for_import(fmt.value, file, timezone or settings.timezone, forced=reader)
         with _progress(f"importing {file.name}", None) as progress:
-            export, report = import_telegram(
-                archive, community, file, roster=roster, progress=progress
-            )
+            report = run_import(archive, community, export, roster=roster, progress=progress)
         if as_json:
-            _print_json({"community": community, "chat": export.chat.name, **report.to_json()})
+            _print_json(
+                {
+                    "community": community,
+                    "chat": export.chat.name,
+                    "format": export.format,
+                    **report.to_json(),
+                }
+            )
         else:
-            _print_import_report(community, export.chat.name, report, created)
+            _print_import_report(community, export.chat.name, report, created, fmt.value)
         if report.malformed:
             # What could be read is kept; the exit code still tells a script the file is bad.
             raise CommunityMemoryError(
@@ -274,7 +313,24 @@ def import_command(
             )
 
 
-def _print_import_report(community: str, chat: str, report: ImportReport, created: bool) -> None:
+# what each command's reader skips on purpose (``service``) and cannot read (``unsupported``)
+_SKIPPED = {
+    "telegram": ("service messages skipped", "that Telegram Desktop could not export skipped"),
+    "element": (
+        "state, reaction, edit and redacted events skipped",
+        "encrypted events the export could not read skipped",
+    ),
+    "wechat": (
+        "system, recalled, red packet, transfer, pat and call messages not stored",
+        "of a type this release does not know skipped",
+    ),
+}
+
+
+def _print_import_report(
+    community: str, chat: str, report: ImportReport, created: bool, command: str = "telegram"
+) -> None:
+    service, unsupported = _SKIPPED.get(command, _SKIPPED["telegram"])
     if created:
         err.print(f"created community {community!r} with default settings", markup=False)
     out.print(
@@ -286,12 +342,8 @@ def _print_import_report(community: str, chat: str, report: ImportReport, create
             if report.forgotten
             else ""
         )
-        + (f", {report.service} service messages skipped" if report.service else "")
-        + (
-            f", {report.unsupported} that Telegram Desktop could not export skipped"
-            if report.unsupported
-            else ""
-        ),
+        + (f", {report.service} {service}" if report.service else "")
+        + (f", {report.unsupported} {unsupported}" if report.unsupported else ""),
         markup=False,
     )
     if report.consent_changes:
@@ -303,6 +355,79 @@ def _print_import_report(community: str, chat: str, report: ImportReport, create
             markup=False,
         )
     for example in report.malformed_examples[1:]:
+        out.print(f"  malformed: {example}", markup=False)
+
+
+def _check_timezone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError):
+        raise CommunityMemoryError(
+            f"--timezone {name!r} is not a time zone (like Asia/Shanghai)"
+        ) from None
+
+
+def _dry_run(
+    ctx: typer.Context,
+    command: str,
+    file: Path,
+    community: str,
+    roster: Path | None,
+    forced: str | None,
+    timezone: str | None,
+    as_json: bool,
+) -> None:
+    """``import --dry-run``: what the import would keep, per author; writes nothing (an
+    archive that does not exist yet is not created: only the roster's consent counts)."""
+    from archiver.importers.pipeline import archive_if_any, dry_run
+    from archiver.importers.readers import open_for_import
+
+    config = _config(ctx)
+    archive = archive_if_any(config.storage.url)
+    try:
+        configured = config.community(community)
+        if configured is not None:
+            settings = configured.to_settings()
+        elif archive is not None:
+            try:
+                settings = load_community(archive, community)
+            except UnknownCommunityError:
+                settings = CommunitySettings(id=community, name=community)
+        else:
+            settings = CommunitySettings(id=community, name=community)
+        export = open_for_import(command, file, timezone or settings.timezone, forced=forced)
+        report = dry_run(
+            archive,
+            community,
+            export,
+            keep_emoji=settings.keep_emoji,
+            timezone=settings.timezone,
+            roster=roster,
+        )
+    finally:
+        if archive is not None:
+            archive.close()
+    if as_json:
+        _print_json({"community": community, "format": export.format, **report.to_json()})
+    else:
+        _print_dry_run(community, report)
+
+
+def _print_dry_run(community: str, report: DryRunReport) -> None:
+    out.print(
+        f"{report.chat} → {community} (dry run, nothing written): {report.kept} would be "
+        f"kept, {report.not_kept} not, {report.malformed} malformed"
+        + (f", {report.service} not stored by kind (system, recalled …)" if report.service else ""),
+        markup=False,
+    )
+    for author in report.authors:
+        name = f" ({author.name})" if author.name else ""
+        out.print(
+            f"  {author.account or '(no author)'}{name}: {author.kept} kept, "
+            f"{author.not_kept} not — consent {author.consent} (from {author.source})",
+            markup=False,
+        )
+    for example in report.malformed_examples:
         out.print(f"  malformed: {example}", markup=False)
 
 
@@ -337,9 +462,9 @@ def _import_jsonl(
 @friendly
 def export_command(
     ctx: typer.Context,
-    fmt: Annotated[ExportFormat, typer.Argument(metavar="FORMAT", help="jsonl or site.")],
+    fmt: Annotated[ExportFormat, typer.Argument(metavar="FORMAT", help="jsonl, site or chatlab.")],
     target: Annotated[
-        Path, typer.Argument(metavar="OUT", help="File (jsonl) or folder (site) to write.")
+        Path, typer.Argument(metavar="OUT", help="File (jsonl, chatlab) or folder (site) to write.")
     ],
     community: Annotated[str, typer.Option(help="Community id.")],
     overwrite: Annotated[
@@ -353,11 +478,26 @@ def export_command(
         ),
     ] = None,
 ) -> None:
-    """Export a community's archive: JSON Lines, or the archive website (a folder)."""
+    """Export a community's archive: JSON Lines, the archive website (a folder), or ChatLab
+    JSON Lines (kept messages, names only as residents chose)."""
     with _archive(ctx, migrate=False) as (config, archive):
-        _settings(config, archive, community)
+        settings = _settings(config, archive, community)
         if media is not None and fmt is not ExportFormat.jsonl:
             raise CommunityMemoryError("--media goes with export jsonl")
+        if fmt is ExportFormat.chatlab:
+            from archiver.exporters.chatlab import export_chatlab
+
+            with _progress(f"exporting {community}", None) as progress:
+                written = export_chatlab(
+                    archive,
+                    community,
+                    target,
+                    anonymous_name=text(settings.language, "neighbour"),
+                    overwrite=overwrite,
+                    progress=progress,
+                )
+            out.print(written.summary(), markup=False)
+            return
         if fmt is ExportFormat.site:
             from archiver.site.build import build_site
 
@@ -975,3 +1115,7 @@ def demo_command(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":  # `python -m bot.cli.main …`, as the docs run it from a source tree
+    main()

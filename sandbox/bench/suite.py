@@ -4,6 +4,9 @@ One run, on a deterministic synthetic community (``sandbox.bench.synthetic``):
 
 - import of a Telegram Desktop export through the real ``import telegram`` path, beside the
   physical reference on the same data (rjieba segmentation + raw ``sqlite3.executemany``);
+- the same history in every other format ``import`` reads (Element, ChatLab JSON and JSONL,
+  WeChatMsg CSV, PyWxDump CSV and JSON: ``sandbox.bench.readers``), each imported through
+  the real path into an SQLite archive of its own (``import_<format>_msgs_per_s``);
 - live ingestion: normalized message event → committed row;
 - search latency over 200 queries (one and two words, Chinese and English, with and without
   results), newest first;
@@ -45,6 +48,7 @@ from archiver.importers.telegram_export import ExportedMessage, open_export
 from archiver.ingest import ingest_message
 from archiver.recall import on_this_day, search
 from sandbox.bench.media_live import VIDEO_BYTES, timed_ingest_while_downloading
+from sandbox.bench.readers import READERS, import_each, write_reader_files
 from sandbox.bench.synthetic import DEFAULT_CHAT_ID, write_synthetic_export, write_synthetic_roster
 
 COMMUNITY = "bench"
@@ -55,6 +59,7 @@ ONTHISDAY_DAYS = 50
 DIGEST_MESSAGES = 10_000
 BUDGET = {
     "import_msgs_per_s": (">=", 50_000),
+    **{f"import_{name}_msgs_per_s": (">=", 50_000) for name in READERS},
     "live_median_ms": ("<=", 2.0),
     "live_media_median_ms": ("<=", 2.0),
     "search_p95_ms": ("<=", 15.0),
@@ -183,6 +188,9 @@ def run_bench(
             ensure_community(archive, _settings(info.chat_id))
             step("import")
             _import_phase(archive, export, roster, result)
+            # before the reference, which holds every text in memory: the readers' peak RSS
+            # is then their own (above the Telegram import's, which ran in this process)
+            _readers_phase(export, roster, folder, result, step)
             step("physical reference")
             _reference_phase(export, folder, result)
             step("live ingestion")
@@ -240,6 +248,30 @@ def _import_phase(archive: Archive, export: Path, roster: Path, result: BenchRes
             "import_peak_rss_mb": rss.peak_mb,
         }
     )
+
+
+def _readers_phase(
+    export: Path, roster: Path, folder: Path, result: BenchResult, step: Progress
+) -> None:
+    """Every other reader on the same history (``sandbox.bench.readers``), each into an
+    SQLite archive of its own; its files are removed afterwards (they are big at 1M)."""
+    step("writing the history in every format")
+    files = write_reader_files(export, roster, folder, ZoneInfo(TIMEZONE))
+    try:
+        for name, figures in import_each(files, folder, TIMEZONE, RssSampler, step):
+            result.figures.update(
+                {
+                    f"import_{name}_s": round(figures.seconds, 3),
+                    f"import_{name}_msgs_per_s": round(figures.entries / figures.seconds),
+                    f"import_{name}_kept": figures.kept,
+                    f"import_{name}_peak_rss_mb": figures.peak_rss_mb,
+                }
+            )
+            for leftover in folder.glob(f"reader-{name}.db*"):
+                leftover.unlink()
+    finally:
+        for path in (*files.files.values(), *files.rosters.values()):
+            path.unlink(missing_ok=True)
 
 
 def _reference_phase(export: Path, folder: Path, result: BenchResult) -> None:
