@@ -598,6 +598,11 @@ class TelegramExport:
         self._started = True
         return self._iterate()
 
+    def raw_messages(self) -> Iterator[object]:
+        """The ``messages`` list's values as parsed JSON (dicts for an export opened with
+        ``typed=False``), one at a time: for the file pass (``telegram_media``)."""
+        return self._raw_entries()
+
     def _raw_entries(self) -> Iterator[object]:
         """The ``messages`` list's values, parsed one at a time; then the rest of the file is
         checked (one JSON document, nothing after it)."""

@@ -29,7 +29,7 @@ from archiver.archive import Archive, open_archive
 from archiver.community import CommunitySettings, ensure_community, load_community
 from archiver.consent import Actor
 from archiver.errors import CommunityMemoryError, ConfigError, StorageError, UnknownCommunityError
-from archiver.events import AccountRef
+from archiver.events import AccountRef, ChatRef
 from archiver.recall import KeptMessage
 from bot.app.config import Config, load_config, resolve_config_path
 from bot.chat.texts import text
@@ -294,6 +294,14 @@ def import_command(
         export = open_for_import(fmt.value, file, timezone or settings.timezone, forced=reader)
         with _progress(f"importing {file.name}", None) as progress:
             report = run_import(archive, community, export, roster=roster, progress=progress)
+        files = None
+        if fmt is ImportFormat.telegram:
+            # The photos and files beside result.json, for the messages just kept.
+            from archiver.importers.telegram_media import keep_export_files
+
+            chat = ChatRef("telegram", export.chat.chat_id)
+            with _progress(f"files of {file.name}", None) as progress:
+                files = keep_export_files(archive, file, chat, progress=progress)
         if as_json:
             _print_json(
                 {
@@ -301,10 +309,19 @@ def import_command(
                     "chat": export.chat.name,
                     "format": export.format,
                     **report.to_json(),
+                    **(files.to_json() if files is not None else {}),
                 }
             )
         else:
             _print_import_report(community, export.chat.name, report, created, fmt.value)
+            if files is not None and (files.kept or files.not_exported or files.missing
+                                      or files.refused):  # fmt: skip
+                out.print(
+                    f"files: {files.kept} kept, {files.not_exported} not in the export "
+                    f"(Telegram Desktop left them out), {files.missing} missing from the "
+                    f"folder, {files.refused} over the limits",
+                    markup=False,
+                )
         if report.malformed:
             # What could be read is kept; the exit code still tells a script the file is bad.
             raise CommunityMemoryError(
