@@ -237,7 +237,7 @@ def test_export_writes_steward_lines_last_without_names(archive: Archive, tmp_pa
     out = tmp_path / "sunshine.jsonl"
     report = export_jsonl(archive, COMMUNITY, out)
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert lines[0]["schema"] == 1  # an addition within schema 1
+    assert lines[0]["schema"] == 2  # steward lines: added within schema 1, before schema 2's
     kinds = [line["type"] for line in lines]
     assert kinds[-3:] == ["steward"] * 3 and kinds.count("steward") == report.stewards == 3
     assert report.lines == len(lines)
