@@ -45,6 +45,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from archiver.errors import ImportFormatError
 from archiver.importers.entries import (
     ExportedChat,
@@ -405,6 +407,20 @@ def _pywxdump_entry(
     return history.message(index, sender, None, second, kind, body)
 
 
+class _PyWxDumpMessage(msgspec.Struct):
+    """A PyWxDump JSON message in the usual shape (other keys — ``src``, ``extra`` … — are
+    not read); anything else is read as plain JSON and checked field by field."""
+
+    type_name: str
+    talker: str
+    room_name: str
+    CreateTime: str | int
+    msg: str | None = None
+
+
+_decode_pywxdump_run = msgspec.json.Decoder(list[_PyWxDumpMessage]).decode
+
+
 class PyWxDumpJson(WeChatHistory):
     """PyWxDump's JSON export: a list of message objects."""
 
@@ -427,7 +443,25 @@ class PyWxDumpJson(WeChatHistory):
         chat_id = self.chat.chat_id
         skipped = 0
         with json_stream(self.path) as stream:
-            for index, raw in enumerate(stream.items()):
+            for index, raw in enumerate(stream.items(_decode_pywxdump_run)):
+                if raw.__class__ is _PyWxDumpMessage:
+                    typed: _PyWxDumpMessage = raw
+                    found = _pywxdump_entry(
+                        self,
+                        index,
+                        typed.type_name,
+                        typed.talker,
+                        typed.room_name,
+                        typed.msg,
+                        typed.CreateTime,
+                        chat_id,
+                    )
+                    if found is None:
+                        skipped += 1
+                        self.service_count = skipped
+                    else:
+                        yield found
+                    continue
                 if not isinstance(raw, dict):
                     yield MalformedEntry(index, None, f"entry #{index} is not an object")
                     continue
