@@ -67,6 +67,8 @@ from archiver.site.search_index import (
     term_files,
 )
 from storage import communities
+from storage import people as people_store
+from storage import policy as policy_store
 from storage.site import (
     OutlineRow,
     People,
@@ -187,18 +189,33 @@ def build_site(
     *,
     overwrite: bool = False,
     now: datetime | None = None,
+    public: bool = False,
 ) -> SiteReport:
     """Write (or update) the community's website in ``out``; see the module doc.
+
+    ``public``: the public website — only when the community decided so (policy ``site =
+    public``), and only with the messages of people who chose ``consent public`` themselves;
+    always read in full (it is rebuilt rarely, and nothing of anyone else may slip in).
 
     Raises:
         UnknownCommunityError: no such community.
         SiteFolderError: ``out`` is a file, another community's site, or a non-empty folder
-            that is no site of ours (unless ``overwrite``).
+            that is no site of ours (unless ``overwrite``); or a public site the community
+            did not decide to have.
     """
     with archive.db.read() as session:
         community = communities.get_community(session, community_id)
         if community is None:
             raise UnknownCommunityError(community_id)
+        authors: set[int] | None = None
+        if public:
+            decided = policy_store.latest(session, community_id).get("site")
+            if decided is None or decided.value != "public":
+                raise SiteFolderError(
+                    f"{community_id} has not decided to have a public website: its residents "
+                    "can vote for one in the chat (propose site public)"
+                )
+            authors = people_store.public_people(session, community_id)
     manifest = _check_folder(out, community_id, overwrite)
     texts = CATALOGUES.get(community.language, zh.TEXTS)
     zone = ZoneInfo(community.timezone)
@@ -211,6 +228,8 @@ def build_site(
     state: dict[str, Any] = manifest.get("outline", {}) if current else {}
     if state.get("site") != site.key or not all((out / path).is_file() for path in old_files):
         state = {}
+    if public:
+        state = {}  # always the whole outline, filtered (see the docstring)
 
     with archive.db.read() as session:
         site.files = site_files(session, community_id)
@@ -233,7 +252,12 @@ def build_site(
             except (KeyError, TypeError, ValueError, IndexError):  # a manifest edited by hand
                 layout = None
         if layout is None:
-            layout = _read_all(session, community_id, site, people)
+            layout = _read_all(session, community_id, site, people, authors)
+        if authors is not None:  # only the shown messages' files, only stories with them
+            shown_ids = {e.id for e in layout.entries}
+            site.files = {m: f for m, f in site.files.items() if m in shown_ids}
+            stories = [story for story in stories if layout.members.get(story.id)]
+            site.public = True
         entries, pages, by_platform_id = layout.entries, layout.pages, layout.known
         report.full_read = layout.full
         page_signatures = {
@@ -416,11 +440,20 @@ class _Layout:
         }
 
 
-def _read_all(session: Session, community_id: str, site: _Site, people: People) -> _Layout:
+def _read_all(
+    session: Session,
+    community_id: str,
+    site: _Site,
+    people: People,
+    authors: set[int] | None = None,
+) -> _Layout:
     """The layout from the whole outline: the first build, and whenever what changed since
-    the last build cannot be told cheaply (something was erased, a name changed, …)."""
+    the last build cannot be told cheaply (something was erased, a name changed, …). With
+    ``authors``, only their messages (the public site)."""
     versions = site_version_mark(session)  # before the outline: a later edit is seen later
     outline = site_outline(session, community_id, people=people)
+    if authors is not None:
+        outline = [row for row in outline if row.author_id in authors]
     entries, pages = site.lay_out(outline)
     members: dict[int, list[_Entry]] = defaultdict(list)
     tagged = []
@@ -717,6 +750,7 @@ class _Site:
         self.neighbour = self.t("neighbour")
         # Kept message id → its file (``storage.site.site_files``), set by the build.
         self.files: dict[int, SiteFile] = {}
+        self.public = False  # the public site: a quoted message may be one not shown here
         self.media_labels = {
             kind: self.t(f"media_{kind}")
             for kind in ("photo", "voice", "audio", "video", "document")
@@ -899,7 +933,8 @@ class _Site:
         if row.reply_to is not None:
             target = _reply_target(e, by_platform_id)
             if target is None:  # a reply to something not kept: say so, show nothing of it
-                parts.append(f'<p class="quote">{_esc(self.t("reply_not_kept"))}</p>\n')
+                key = "reply_not_shown" if self.public else "reply_not_kept"
+                parts.append(f'<p class="quote">{_esc(self.t(key))}</p>\n')
             else:
                 quote = self.t(
                     "quote",
@@ -1065,6 +1100,27 @@ def _snippet(text: str) -> str:
 # --- files --------------------------------------------------------------------------------
 
 
+def remove_site(out: Path, community_id: str) -> int:
+    """Delete a site this project built in ``out`` (every file its manifest lists, then the
+    manifest): a public site the community no longer wants. Returns how many files went;
+    anything else in the folder is left alone."""
+    manifest_path = out / MANIFEST
+    if not manifest_path.is_file():
+        return 0
+    try:
+        manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0
+    if manifest.get("community") != community_id:
+        return 0
+    listed = list(manifest.get("files", {}))
+    for path in listed:
+        (out / path).unlink(missing_ok=True)
+    _remove_empty_folders(out, listed)
+    manifest_path.unlink()
+    return len(listed)
+
+
 def _check_folder(out: Path, community_id: str, overwrite: bool) -> dict[str, Any]:
     """The earlier build's manifest (empty for a new folder); refuses what is not ours."""
     if out.exists() and not out.is_dir():
@@ -1123,9 +1179,10 @@ def _atomic_write(path: Path, content: str) -> None:
 
 
 def _remove_empty_folders(out: Path, removed: list[str]) -> None:
-    for folder in {(out / path).parent for path in removed}:
-        if folder != out and folder.is_dir() and not any(folder.iterdir()):
+    for folder in sorted({(out / path).parent for path in removed}, key=lambda f: -len(f.parts)):
+        while folder != out and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
+            folder = folder.parent
 
 
 def _hash(content: str) -> str:

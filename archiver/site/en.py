@@ -1,6 +1,7 @@
 """Website texts (English). Tone: plain and warm; say what is kept here and why."""
 
 TEXTS: dict[str, str] = {
+    "reply_not_shown": "A reply to a message that is not on this public website",
     "media_photo": "a photo",
     "media_voice": "a voice message",
     "media_audio": "a recording",

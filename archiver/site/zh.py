@@ -1,6 +1,7 @@
 """网站文案（中文）。语气：平实、温暖，说清楚这里保存了什么、为什么。"""
 
 TEXTS: dict[str, str] = {
+    "reply_not_shown": "回复的是一条不在这个公开网站上的消息",
     "media_photo": "一张照片",
     "media_voice": "一条语音",
     "media_audio": "一段录音",

@@ -25,7 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from archiver.archive import Archive, open_archive
 from archiver.community import CommunitySettings, community_ids, ensure_community, load_community
 from archiver.errors import ConfigError
-from archiver.policy import with_policy
+from archiver.policy import current_policy, with_policy
 from archiver.preservation import purge_expired
 from archiver.retention import apply_retention
 from archiver.votes import close_due
@@ -267,7 +267,7 @@ async def schedule_posts(
 async def refresh_site(archive: Archive, out: Path, settings: CommunitySettings) -> None:
     """Rebuild a community's archive website in ``out/<community id>`` (``[site] out``),
     off the event loop; a failure is logged, never fatal to the bot."""
-    from archiver.site.build import build_site
+    from archiver.site.build import build_site, remove_site
 
     try:
         report = await asyncio.to_thread(build_site, archive, settings.id, out / settings.id)
@@ -275,6 +275,19 @@ async def refresh_site(archive: Archive, out: Path, settings: CommunitySettings)
         log.exception("the archive website of %s was not rebuilt", settings.id)
         return
     log.info("archive website of %s: %s", settings.id, report.summary())
+    # The public website (OUT/<id>-public), as the community decided: built while its policy
+    # is `site = public`, removed when it no longer is.
+    public = out / f"{settings.id}-public"
+    try:
+        if current_policy(archive, settings)["site"].value == "public":
+            made = await asyncio.to_thread(
+                functools.partial(build_site, archive, settings.id, public, public=True)
+            )
+            log.info("public website of %s: %s", settings.id, made.summary())
+        elif await asyncio.to_thread(remove_site, public, settings.id):
+            log.info("public website of %s removed: the community decided against it", settings.id)
+    except Exception:
+        log.exception("the public website of %s was not updated", settings.id)
 
 
 def community_settings(

@@ -494,6 +494,14 @@ def export_command(
             metavar="DIR", help="jsonl: also copy the messages' files into DIR (<xx>/<sha256>)."
         ),
     ] = None,
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public",
+            help="site: the public website — only if the community voted for one, only with "
+            "the messages of people who chose `consent public`.",
+        ),
+    ] = False,
 ) -> None:
     """Export a community's archive: JSON Lines, the archive website (a folder), or ChatLab
     JSON Lines (kept messages, names only as residents chose)."""
@@ -501,6 +509,8 @@ def export_command(
         settings = _settings(config, archive, community)
         if media is not None and fmt is not ExportFormat.jsonl:
             raise CommunityMemoryError("--media goes with export jsonl")
+        if public and fmt is not ExportFormat.site:
+            raise CommunityMemoryError("--public goes with export site")
         if fmt is ExportFormat.chatlab:
             from archiver.exporters.chatlab import export_chatlab
 
@@ -518,7 +528,7 @@ def export_command(
         if fmt is ExportFormat.site:
             from archiver.site.build import build_site
 
-            site = build_site(archive, community, target, overwrite=overwrite)
+            site = build_site(archive, community, target, overwrite=overwrite, public=public)
             out.print(site.summary(), markup=False)
             return
         from archiver.exporters.jsonl import export_jsonl
