@@ -100,3 +100,38 @@ async def test_a_vote_on_matrix_is_a_poll_that_decides(room: Room) -> None:
 
     await eventually(result, "the result")
     assert current_policy(room.archive, settings)["digest"].value == "off"
+
+
+async def test_a_vote_short_of_quorum_on_matrix_survives_a_restart(room: Room) -> None:
+    for resident in (room.alice, room.bob, room.carol):
+        await room.consent_all(resident)
+    assert room.archive is not None
+    community = community_of_chat(room.archive, room.chat)
+    assert community is not None
+    settings = load_community(room.archive, community)
+
+    def t(key: str, **values: object) -> str:
+        return text(settings.language, key, community=settings.name, **values)
+
+    await room.alice.say(room.room_id, "!propose hold_hours 24")
+    [start] = await eventually(lambda: bot_events_of(room, START), "the poll")
+    poll_id = start["event_id"]
+    await respond(room.alice, room, poll_id, "0")
+    await room.settled()
+    await room.stop_bot()
+    await respond(room.bob, room, poll_id, "0")  # while the bot is down
+    await room.start()
+    await room.settled()
+    await eventually(
+        lambda: len([b for b in rows(room.archive, Ballot) if b.answer == "yes"]) == 2,
+        "both answers, none lost over the restart",
+    )
+    with room.archive.db.write() as session:
+        session.execute(update(Vote).values(closes_at=datetime.now(UTC) - timedelta(seconds=1)))
+    short = t("vote_no_quorum", what=t("what_hold_hours", value="24"), answers=2, needed=3)
+
+    async def result() -> list[dict[str, Any]]:
+        return [e for e in await room.bot_events() if e["content"]["body"] == short]
+
+    await eventually(result, "the 'not enough answers' result")
+    assert current_policy(room.archive, settings)["hold_hours"].source == "config"
