@@ -4,6 +4,7 @@ people and the same space as the live Matrix bot's, edits as versions, redaction
 from __future__ import annotations
 
 import json
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -325,3 +326,54 @@ def test_import_element_cli_with_dry_run_and_json(config_file: Path, tmp_path: P
     result = cli(config_file, *args, "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["kept"] == 4
+
+
+def test_the_zip_form_brings_the_kept_messages_files(tmp_path: Path) -> None:
+    """Element's export with attachments: export.json beside images/ and audio/ in a ZIP.
+    Wang's photo (GPS EXIF, cleaned) and voice message are kept with their messages; the
+    photo of someone who said no is never read; a file Element left out is counted."""
+    from tests.test_media import SERIAL, _jpeg_with_gps
+    from tests.test_telegram_media import GPS_POSITION
+
+    items = events()
+    voice = event(
+        14,
+        ALL,
+        content={
+            "msgtype": "m.audio",
+            "body": "Voice message.ogg",
+            "org.matrix.msc3245.voice": {},
+            "info": {"size": 520},
+        },
+    )
+    theirs = event(15, NONE, content={"msgtype": "m.image", "body": "balcony.jpg"})
+    left_out = event(16, ALL, content={"msgtype": "m.video", "body": "big.mp4"})
+    items += [voice, theirs, left_out]  # fmt: skip
+    json_path = write_export(tmp_path / "export.json", items)
+    photo = _jpeg_with_gps()
+    zipped = tmp_path / "matrix - 阳光花园 - 2024-05-01.zip"
+    with zipfile.ZipFile(zipped, "w") as archive_zip:
+        archive_zip.writestr("images/lift-01.05.2023, 10:12:00.jpg", photo)
+        archive_zip.writestr("audio/Voice message-01.05.2023, 10:14:00.ogg", b"OggS" + bytes(516))
+        archive_zip.writestr("images/balcony-01.05.2023, 10:15:00.jpg", b"NOT_TO_BE_READ")
+        archive_zip.write(json_path, "export.json")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[storage]\nurl = "sqlite:///{tmp_path / "a.db"}"\n\n'
+        f'[[communities]]\nid = "{COMMUNITY}"\nname = "阳光花园"\n',
+        encoding="utf-8",
+    )
+    roster = write_roster(tmp_path / "r.csv")
+    args = ["import", "element", str(zipped), "--community", COMMUNITY, "--roster", str(roster)]
+    result = cli(config, *args, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["files_kept"], report["files_not_exported"]) == (2, 1)
+    media = tmp_path / "media"
+    stored = [p.read_bytes() for p in media.rglob("*") if p.is_file()]
+    assert len(stored) == 3, "the photo, its thumbnail, the voice message"
+    assert all(b"NOT_TO_BE_READ" not in data for data in stored)
+    assert all(GPS_POSITION not in data and SERIAL not in data for data in stored)
+    again = json.loads(cli(config, *args, "--json").stdout)
+    assert again["files_kept"] == 2, "a rerun finds them kept"
+    assert len([p for p in media.rglob("*") if p.is_file()]) == 3, "nothing twice"

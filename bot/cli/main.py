@@ -8,6 +8,7 @@ stderr and only on a terminal, so pipes stay clean.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import os
@@ -35,6 +36,8 @@ from bot.app.config import Config, load_config, resolve_config_path
 from bot.chat.texts import text
 
 if TYPE_CHECKING:
+    import zipfile
+
     from archiver.importers.pipeline import DryRunReport, ImportReport
     from bot.app.posting import Outcome, Poster
     from bot.chat.messages import Sender
@@ -274,16 +277,38 @@ def import_command(
         file = file / "result.json"
     if not file.is_file():
         raise CommunityMemoryError(f"{file}: file not found")
-    # Here, not at the top: `run` (which imports this module) never imports.
+    if fmt is not ImportFormat.jsonl and community is None:
+        raise CommunityMemoryError(f"import {fmt.value} needs --community ID")
+    with contextlib.ExitStack() as stack:
+        zip_file = None
+        if fmt is ImportFormat.element:
+            # Element's export with attachments is a ZIP: export.json beside the files.
+            from archiver.importers.element_media import element_json
+
+            file, zip_file = stack.enter_context(element_json(file))
+        if dry_run:
+            assert community is not None
+            _dry_run(ctx, fmt.value, file, community, roster, reader, timezone, as_json)
+            return
+        _import_chat(ctx, fmt, file, community, roster, reader, timezone, as_json, media, zip_file)
+
+
+def _import_chat(
+    ctx: typer.Context,
+    fmt: ImportFormat,
+    file: Path,
+    community: str | None,
+    roster: Path | None,
+    reader: str | None,
+    timezone: str | None,
+    as_json: bool,
+    media: Path | None,
+    zip_file: zipfile.ZipFile | None,
+) -> None:
+    """``import``'s work once the file is checked (and, for Element's ZIP, unpacked)."""
     from archiver.importers.pipeline import run_import
     from archiver.importers.readers import open_for_import
 
-    if fmt is not ImportFormat.jsonl and community is None:
-        raise CommunityMemoryError(f"import {fmt.value} needs --community ID")
-    if dry_run:
-        assert community is not None
-        _dry_run(ctx, fmt.value, file, community, roster, reader, timezone, as_json)
-        return
     with _archive(ctx, migrate=True) as (config, archive):
         if fmt is ImportFormat.jsonl:
             _import_jsonl(archive, file, community, as_json, media)
@@ -294,7 +319,7 @@ def import_command(
         export = open_for_import(fmt.value, file, timezone or settings.timezone, forced=reader)
         with _progress(f"importing {file.name}", None) as progress:
             report = run_import(archive, community, export, roster=roster, progress=progress)
-        files = None
+        files: Any = None
         if fmt is ImportFormat.telegram:
             # The photos and files beside result.json, for the messages just kept.
             from archiver.importers.telegram_media import keep_export_files
@@ -302,6 +327,10 @@ def import_command(
             chat = ChatRef("telegram", export.chat.chat_id)
             with _progress(f"files of {file.name}", None) as progress:
                 files = keep_export_files(archive, file, chat, progress=progress)
+        elif zip_file is not None:
+            from archiver.importers.element_media import keep_zip_files
+
+            files = keep_zip_files(archive, file, zip_file, ChatRef("matrix", export.chat.chat_id))
         if as_json:
             _print_json(
                 {
@@ -314,12 +343,11 @@ def import_command(
             )
         else:
             _print_import_report(community, export.chat.name, report, created, fmt.value)
-            if files is not None and (files.kept or files.not_exported or files.missing
-                                      or files.refused):  # fmt: skip
+            if files is not None and any(files.to_json().values()):
+                missing = getattr(files, "missing", 0)
                 out.print(
-                    f"files: {files.kept} kept, {files.not_exported} not in the export "
-                    f"(Telegram Desktop left them out), {files.missing} missing from the "
-                    f"folder, {files.refused} over the limits",
+                    f"files: {files.kept} kept, {files.not_exported} not in the export, "
+                    f"{missing} missing from the folder, {files.refused} over the limits",
                     markup=False,
                 )
         if report.malformed:
