@@ -33,6 +33,7 @@ from archiver.ingest import ingest_message
 from archiver.links import LinkError, link_by_steward, link_with_code, new_code
 from archiver.mydata import what_we_hold
 from archiver.segmentation import Segmenter
+from archiver.stewards import Appointment, StewardReason, appoint_stewards
 from archiver.votes import VoteRules, answer, close_due, poll_sent, propose
 from bot.chat.messages import Incoming
 from bot.chat.router import Router
@@ -227,3 +228,35 @@ def person_id(archive: Archive, user: AccountRef) -> int:
         found = people.find_person(session, COMMUNITY, user.platform, user.user_id)
         assert found is not None and found.id is not None
         return found.id
+
+
+def test_a_steward_records_a_paper_form_in_the_chat_but_never_over_an_own_choice(
+    two_accounts: Archive,
+) -> None:
+    """``record ACCOUNT LEVEL [ATTRIBUTION] EVIDENCE`` from a steward: in the ledger as a paper
+    form; from anyone else: refused; for someone who chose in the chat: refused."""
+    archive = two_accounts
+    router = Router(archive)
+    appoint_stewards(archive, COMMUNITY, [Appointment(account(9), StewardReason.CLI)])
+    [refused] = router.on_message(incoming_in_group(account(2), "/record telegram:7 all 表#8"))
+    assert refused.text == text("zh", "record_not_steward")
+    [usage] = router.on_message(incoming_in_group(account(9), "/record telegram:7 maybe"))
+    assert usage.text == text("zh", "record_usage")
+    [done] = router.on_message(
+        incoming_in_group(account(9), "/record telegram:7 all named 纸质同意书 #8")
+    )
+    assert done.text == text(
+        "zh", "record_done", account="telegram:7", level=text("zh", "level_all")
+    )
+    state = consent_of(archive, COMMUNITY, account(7))
+    assert (state.level, state.attribution) == (Level.ALL, Attribution.NAMED)
+    with archive.db.read() as session:
+        entries = [e for e in people.community_ledger(session, COMMUNITY) if e.method == "paper"]
+    assert {(e.field, e.new_value, e.actor, e.evidence) for e in entries} == {
+        ("level", "all", "steward:telegram:9", "纸质同意书 #8"),
+        ("attribution", "named", "steward:telegram:9", "纸质同意书 #8"),
+    }
+    # Account 1 chose in the chat themselves: their own choice stands.
+    [own] = router.on_message(incoming_in_group(account(9), "/record telegram:1 none 表#9"))
+    assert own.text == text("zh", "record_own_choice")
+    assert consent_of(archive, COMMUNITY, account(1)).level is Level.ALL

@@ -45,6 +45,7 @@ from archiver.consent import set_level as archive_set_level
 from archiver.consent import set_public as archive_set_public
 from archiver.digest import build_digest, render
 from archiver.errors import (
+    CommunityMemoryError,
     ConsentError,
     NotFoundError,
     NotYourPromptError,
@@ -63,6 +64,7 @@ from archiver.ingest import delete_message, edit_message, ingest_message
 from archiver.links import CODE_MINUTES, LinkError, link_with_code, new_code
 from archiver.media_files import FileOutcome, keep_file, wants_file
 from archiver.mydata import what_we_hold
+from archiver.paper_forms import PaperFormError, record_paper_form
 from archiver.policy import STEWARD_CHANGES, PolicyValueError, change_steward, current_policy
 from archiver.preservation import TagOutcome, TagResult, list_stories, tag_message, unkeep
 from archiver.prompts import (
@@ -128,6 +130,7 @@ COMMANDS = frozenset(
         "stewards",
         "unsteward",
         "link",
+        "record",
     )
 )
 # Matrix answers prompts with reactions: DESIGN.md fixes these three.
@@ -397,6 +400,7 @@ class Router:
             "stewards": self._stewards,
             "unsteward": self._unsteward,
             "link": self._link_in_group,
+            "record": self._record,
         }.get(command.name)
         if handler is None:
             return []  # another bot's command, or a typo: stay quiet in the group
@@ -754,6 +758,39 @@ class Router:
             return self._say(incoming, text(language, exc.reason), reply=False)
         said = text(language, "link_done", first=linked.first.key, second=linked.second.key)
         return self._say(incoming, said, reply=False)
+
+    def _record(self, incoming: Incoming, settings: CommunitySettings, args: str) -> list[Reply]:
+        """A steward records a paper consent form: ``record ACCOUNT LEVEL [ATTRIBUTION]
+        EVIDENCE…`` (archiver.paper_forms)."""
+        words = args.split()
+        try:
+            subject = AccountRef.parse(words[0]) if words else None
+        except CommunityMemoryError:
+            subject = None
+        level = consent_choice(words[1]) if len(words) > 1 else ""
+        if subject is None or level not in ("all", "tagged", "none"):
+            return self._say(incoming, self._t(settings, "record_usage"))
+        rest = words[2:]
+        attribution = None
+        if rest and consent_choice(rest[0]) in ("named", "anonymous"):
+            attribution = Attribution(consent_choice(rest[0]))
+            rest = rest[1:]
+        try:
+            record_paper_form(
+                self.archive, settings.id, subject, Level(level), attribution,
+                steward=incoming.sender, evidence=" ".join(rest),
+            )  # fmt: skip
+        except PaperFormError as exc:
+            return self._say(incoming, self._t(settings, exc.reason))
+        return self._say(
+            incoming,
+            self._t(
+                settings,
+                "record_done",
+                account=subject.key,
+                level=self._t(settings, f"level_{level}"),
+            ),
+        )
 
     def _link_in_group(
         self, incoming: Incoming, settings: CommunitySettings, _args: str

@@ -1,6 +1,16 @@
 """English texts. Tone: short, warm, clear about what is kept and how to say no."""
 
 TEXTS: dict[str, str] = {
+    # paper consent forms recorded by a steward (archiver.paper_forms)
+    "record_usage": (
+        "Stewards record a signed paper form like this: /record telegram:123456 all named "
+        "form #8 (level all, tagged or none; named or anonymous if the form says)"
+    ),
+    "record_done": "Recorded from the paper form: {account} — {level}.",
+    "record_not_steward": "Only the stewards record paper forms: /stewards",
+    "record_own_choice": (
+        "Not recorded: this person has chosen in the chat themselves, and their own choice stands."
+    ),
     # the public website (a personal choice, docs/governance.md)
     "consent_words_public": "public",
     "consent_words_private": "private",

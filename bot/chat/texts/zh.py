@@ -1,6 +1,11 @@
 """中文文案。语气：简短、温暖、说清楚保存了什么、怎么说不。"""
 
 TEXTS: dict[str, str] = {
+    # paper consent forms recorded by a steward (archiver.paper_forms)
+    "record_usage": "管理员这样登记纸质同意书：/record telegram:123456 all named 同意书第8号（all、tagged 或 none；表上写了就加 named 或 anonymous）",
+    "record_done": "已按纸质同意书登记：{account}——{level}。",
+    "record_not_steward": "只有管理员可以登记纸质同意书：/stewards",
+    "record_own_choice": "没有登记：这位邻居已经在群里自己做了选择，以本人的选择为准。",
     # the public website (a personal choice, docs/governance.md)
     "consent_words_public": "公开",
     "consent_words_private": "不公开",

@@ -41,7 +41,7 @@ MEDIA_TYPES = {
 # Matrix the bot shows them with "!" (both work: bot/chat/router.py accepts either prefix).
 _COMMAND_MENTION = re.compile(
     r"(?<![\w/!])/(help|start|consent|keep|unkeep|forget|mydata|search|onthisday|digest|"
-    r"stories|story|propose|policy|stewards|unsteward|link)\b"
+    r"stories|story|propose|policy|stewards|unsteward|link|record)\b"
 )
 _REPLY_FALLBACK = re.compile(r"\A(?:>[^\n]*\n)+\n?")
 Event = dict[str, Any]
