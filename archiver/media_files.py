@@ -89,12 +89,9 @@ def wants_file(archive: Archive, chat: ChatRef, message_id: str, ref: MediaRef) 
     with archive.db.read() as session:
         space = space_for(session, chat)
         assert space.id is not None
-        if not _kept_or_held(session, space.id, message_id):
-            return FileResult(FileOutcome.NOT_KEPT)
-        if _files_off(session, space.community_id):
-            return FileResult(FileOutcome.OFF)
-        if media_store.media_of(session, space.id, message_id) is not None:
-            return FileResult(FileOutcome.ALREADY)
+        blocked = _blocked(session, space.id, space.community_id, message_id)
+        if blocked is not None:
+            return FileResult(blocked)
         limit = archive.media.limit_for(ref.kind)
         if ref.size is not None and limit is not None and ref.size > limit:
             return FileResult(FileOutcome.TOO_LARGE)
@@ -160,12 +157,9 @@ def _record(
         media_store.lock_media_files(session)
         space = space_for(session, chat)
         assert space.id is not None
-        if not _kept_or_held(session, space.id, message_id):
-            return FileResult(FileOutcome.NOT_KEPT)
-        if _files_off(session, space.community_id):
-            return FileResult(FileOutcome.OFF)
-        if media_store.media_of(session, space.id, message_id) is not None:
-            return FileResult(FileOutcome.ALREADY)
+        blocked = _blocked(session, space.id, space.community_id, message_id)
+        if blocked is not None:
+            return FileResult(blocked)
         community = space.community_id
         if settings.quota_bytes is not None:
             used = media_store.community_bytes(session, community)
@@ -258,6 +252,20 @@ def backup_files(archive: Archive, copy: Database, target: Path) -> int:
             shutil.copy2(path, destination)
             copied += 1
     return copied
+
+
+def _blocked(
+    session: Session, space_id: int, community_id: str, message_id: str
+) -> FileOutcome | None:
+    """Why this message takes no file now (not kept or held, files off, has one), if so:
+    asked before a download and again, under the lock, before the file is recorded."""
+    if not _kept_or_held(session, space_id, message_id):
+        return FileOutcome.NOT_KEPT
+    if _files_off(session, community_id):
+        return FileOutcome.OFF
+    if media_store.media_of(session, space_id, message_id) is not None:
+        return FileOutcome.ALREADY
+    return None
 
 
 def _files_off(session: Session, community_id: str) -> bool:
