@@ -19,10 +19,12 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from sqlmodel import Session
 
@@ -186,6 +188,57 @@ def _record(
             ),
         )
     return FileResult(FileOutcome.STORED, stored.sha256)
+
+
+@dataclass
+class ImportedFiles:
+    """What an import's pass over an export's files did (``import_file``)."""
+
+    kept: int = 0  # stored now, or already there from an earlier run
+    not_exported: int = 0  # a kept message whose file the exporter left out
+    missing: int = 0  # a path to a file that is not there (or leads out of the export)
+    refused: int = 0  # over the archive's limits or quota, or an unreadable image
+
+    def to_json(self) -> dict[str, int]:
+        """The ``--json`` form."""
+        return {
+            "files_kept": self.kept,
+            "files_not_exported": self.not_exported,
+            "files_missing": self.missing,
+            "files_refused": self.refused,
+        }
+
+
+def import_file(
+    archive: Archive,
+    chat: ChatRef,
+    message_id: str,
+    ref: MediaRef,
+    read: Callable[[], bytes] | None,
+    counts: ImportedFiles,
+    *,
+    absent: Literal["not_exported", "missing"] = "not_exported",
+) -> None:
+    """An export's file for one message, kept like a live one — ``read`` is called only when
+    the message is kept or held and the file within the limits (``ref.size``); ``None``: the
+    export has no file for it, counted as ``absent`` if the message wanted one."""
+    wanted = wants_file(archive, chat, message_id, ref).outcome
+    if wanted in (FileOutcome.TOO_LARGE, FileOutcome.QUOTA):
+        counts.refused += 1
+        return
+    if wanted is FileOutcome.ALREADY:
+        counts.kept += 1
+        return
+    if wanted is not FileOutcome.STORED:
+        return  # not kept, or files are off: nothing is read
+    if read is None:
+        setattr(counts, absent, getattr(counts, absent) + 1)
+        return
+    result = keep_file(archive, chat, message_id, read(), ref)
+    if result.outcome in (FileOutcome.STORED, FileOutcome.ALREADY):
+        counts.kept += 1
+    elif result.outcome is not FileOutcome.NOT_KEPT:
+        counts.refused += 1
 
 
 def remove_unused_files(archive: Archive) -> int:

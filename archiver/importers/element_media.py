@@ -14,42 +14,25 @@ archive keeps or holds.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from archiver.archive import Archive
 from archiver.errors import ImportFormatError
 from archiver.events import ChatRef, MediaRef
-from archiver.media_files import FileOutcome, keep_file, wants_file
+from archiver.media_files import ImportedFiles, import_file
 
 EXPORT_JSON = "export.json"
 FOLDERS = {"m.image": "images", "m.video": "videos", "m.audio": "audio", "m.file": "files"}
 KINDS = {"m.image": "photo", "m.video": "video", "m.audio": "audio", "m.file": "document"}
 VOICE_MARKS = ("org.matrix.msc3245.voice", "org.matrix.msc3245.voice.v2")
-
-
-@dataclass
-class ZipFilesReport:
-    """What the file pass over an Element ZIP did."""
-
-    kept: int = 0
-    not_exported: int = 0  # a kept message whose file Element left out of the ZIP
-    refused: int = 0  # over the archive's limits or quota, or an unreadable image
-
-    def to_json(self) -> dict[str, int]:
-        """The ``--json`` form."""
-        return {
-            "files_kept": self.kept,
-            "files_not_exported": self.not_exported,
-            "files_refused": self.refused,
-        }
 
 
 @contextmanager
@@ -73,9 +56,9 @@ def element_json(path: Path) -> Iterator[tuple[Path, zipfile.ZipFile | None]]:
 
 def keep_zip_files(
     archive: Archive, export_json: Path, archive_zip: zipfile.ZipFile, chat: ChatRef
-) -> ZipFilesReport:
+) -> ImportedFiles:
     """Keep the ZIP's files of the messages the import kept (see the module doc)."""
-    report = ZipFilesReport()
+    report = ImportedFiles()
     if archive.media is None:
         return report
     entries = [info for info in archive_zip.infolist() if info.filename != EXPORT_JSON]
@@ -100,23 +83,8 @@ def keep_zip_files(
             used.add(match.filename)
         sized = MediaRef(ref.kind, ref.handle, size=match.file_size if match else size,
                          file_name=ref.file_name, duration=ref.duration)  # fmt: skip
-        wanted = wants_file(archive, chat, event_id, sized).outcome
-        if wanted in (FileOutcome.TOO_LARGE, FileOutcome.QUOTA):
-            report.refused += 1
-            continue
-        if wanted is FileOutcome.ALREADY:
-            report.kept += 1
-            continue
-        if wanted is not FileOutcome.STORED:
-            continue  # not kept, or files are off: nothing is read
-        if match is None:
-            report.not_exported += 1
-            continue
-        result = keep_file(archive, chat, event_id, archive_zip.read(match), sized)
-        if result.outcome in (FileOutcome.STORED, FileOutcome.ALREADY):
-            report.kept += 1
-        elif result.outcome is not FileOutcome.NOT_KEPT:
-            report.refused += 1
+        read = functools.partial(archive_zip.read, match) if match is not None else None
+        import_file(archive, chat, event_id, sized, read, report)
     return report
 
 

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from archiver.archive import Archive
 from archiver.events import ChatRef, MediaRef
 from archiver.importers.telegram_export import open_export
-from archiver.media_files import FileOutcome, keep_file, wants_file
+from archiver.media_files import ImportedFiles, import_file
 
 MEDIA_FOLDERS = (
     "photos",
@@ -46,25 +45,6 @@ KINDS = {
 NOT_KEPT_KINDS = ("sticker",)
 
 
-@dataclass
-class FilesReport:
-    """What the file pass did."""
-
-    kept: int = 0  # stored now, or already there from an earlier run
-    not_exported: int = 0  # the export has a placeholder instead of the file
-    missing: int = 0  # a path to a file that is not in the folder (or leaves it)
-    refused: int = 0  # over the archive's limits or quota, or an unreadable image
-
-    def to_json(self) -> dict[str, int]:
-        """The ``--json`` form."""
-        return {
-            "files_kept": self.kept,
-            "files_not_exported": self.not_exported,
-            "files_missing": self.missing,
-            "files_refused": self.refused,
-        }
-
-
 def has_media_folders(result_json: Path) -> bool:
     """Whether the export folder holds any of Telegram Desktop's media folders."""
     return any((result_json.parent / name).is_dir() for name in MEDIA_FOLDERS)
@@ -76,9 +56,9 @@ def keep_export_files(
     chat: ChatRef,
     *,
     progress: Callable[[int], None] | None = None,
-) -> FilesReport:
+) -> ImportedFiles:
     """Keep the files of the export's kept messages (see the module doc)."""
-    report = FilesReport()
+    report = ImportedFiles()
     if archive.media is None or not has_media_folders(result_json):
         return report
     folder = result_json.parent.resolve()
@@ -96,30 +76,15 @@ def keep_export_files(
         relative, ref = found
         message_id = str(raw.get("id"))
         if relative.startswith("("):  # "(File not included. …)", "(File exceeds …)"
-            if wants_file(archive, chat, message_id, ref).outcome is FileOutcome.STORED:
-                report.not_exported += 1
+            import_file(archive, chat, message_id, ref, None, report)
             continue
         path = (folder / relative).resolve()
         if not path.is_relative_to(folder) or not path.is_file():
-            if wants_file(archive, chat, message_id, ref).outcome is FileOutcome.STORED:
-                report.missing += 1
+            import_file(archive, chat, message_id, ref, None, report, absent="missing")
             continue
         sized = MediaRef(ref.kind, ref.handle, size=os.path.getsize(path), file_name=ref.file_name,
                          duration=ref.duration)  # fmt: skip
-        wanted = wants_file(archive, chat, message_id, sized).outcome
-        if wanted in (FileOutcome.TOO_LARGE, FileOutcome.QUOTA):
-            report.refused += 1
-            continue
-        if wanted is FileOutcome.ALREADY:
-            report.kept += 1
-            continue
-        if wanted is not FileOutcome.STORED:
-            continue  # not kept, or files are off: the file is never opened
-        result = keep_file(archive, chat, message_id, path.read_bytes(), sized)
-        if result.outcome in (FileOutcome.STORED, FileOutcome.ALREADY):
-            report.kept += 1
-        elif result.outcome is not FileOutcome.NOT_KEPT:
-            report.refused += 1
+        import_file(archive, chat, message_id, sized, path.read_bytes, report)
     return report
 
 

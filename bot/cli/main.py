@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import zipfile
 
     from archiver.importers.pipeline import DryRunReport, ImportReport
+    from archiver.media_files import ImportedFiles
     from bot.app.posting import Outcome, Poster
     from bot.chat.messages import Sender
 
@@ -319,7 +320,7 @@ def _import_chat(
         export = open_for_import(fmt.value, file, timezone or settings.timezone, forced=reader)
         with _progress(f"importing {file.name}", None) as progress:
             report = run_import(archive, community, export, roster=roster, progress=progress)
-        files: Any = None
+        files: ImportedFiles | None = None
         if fmt is ImportFormat.telegram:
             # The photos and files beside result.json, for the messages just kept.
             from archiver.importers.telegram_media import keep_export_files
@@ -344,10 +345,9 @@ def _import_chat(
         else:
             _print_import_report(community, export.chat.name, report, created, fmt.value)
             if files is not None and any(files.to_json().values()):
-                missing = getattr(files, "missing", 0)
                 out.print(
                     f"files: {files.kept} kept, {files.not_exported} not in the export, "
-                    f"{missing} missing from the folder, {files.refused} over the limits",
+                    f"{files.missing} missing from the folder, {files.refused} over the limits",
                     markup=False,
                 )
         if report.malformed:
