@@ -146,7 +146,21 @@ def json_stream(path: Path) -> Iterator[JsonStream]:
             ) from None
 
 
-_VARIES = timedelta(days=-999)
+# marks an hour of local time whose UTC offset is not constant (a DST change inside it)
+VARIES = timedelta(days=-999)
+
+
+def hour_offset(moment: datetime, zone: ZoneInfo) -> timedelta:
+    """``zone``'s UTC offset all through the hour of ``moment`` (a naive local time), or
+    ``VARIES`` when it changes within that hour or the hour's times are ambiguous."""
+    start = moment.replace(minute=0, second=0, microsecond=0, tzinfo=zone)
+    end = start.replace(minute=59, second=59, microsecond=999999)
+    offsets = {one.utcoffset() for one in (start, end, start.replace(fold=1), end.replace(fold=1))}
+    if len(offsets) == 1:
+        offset = offsets.pop()
+        if offset is not None:
+            return offset
+    return VARIES
 
 
 class LocalTimes:
@@ -181,7 +195,7 @@ class LocalTimes:
         """The Unix second an hour of local time starts at, when its offset is the same all
         through it (else ``None``: its times are read one by one)."""
         moment = self.utc(hour + ":00:00")
-        if moment is None or self._offsets.get(hour) is _VARIES:
+        if moment is None or self._offsets.get(hour) is VARIES:
             return None
         return int(moment.timestamp())
 
@@ -196,19 +210,7 @@ class LocalTimes:
         hour = value[:13]
         offset = self._offsets.get(hour)
         if offset is None:
-            offset = self._offsets[hour] = self._hour_offset(moment)
-        if offset is _VARIES:
+            offset = self._offsets[hour] = hour_offset(moment, self.zone)
+        if offset is VARIES:
             return moment.replace(tzinfo=self.zone).astimezone(UTC)
         return (moment - offset).replace(tzinfo=UTC)
-
-    def _hour_offset(self, moment: datetime) -> timedelta:
-        start = moment.replace(minute=0, second=0, microsecond=0, tzinfo=self.zone)
-        end = start.replace(minute=59, second=59, microsecond=999999)
-        offsets = {
-            one.utcoffset() for one in (start, end, start.replace(fold=1), end.replace(fold=1))
-        }
-        if len(offsets) == 1:
-            offset = offsets.pop()
-            if offset is not None:
-                return offset
-        return _VARIES

@@ -84,6 +84,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from archiver.errors import ImportFormatError
+from archiver.importers.files import VARIES, hour_offset
 from archiver.importers.json_stream import JsonStream, JsonStreamError
 
 __all__ = [
@@ -350,9 +351,6 @@ assert {key for key, _ in _MEDIA_KEYS} <= set(_Entry.__struct_fields__)
 
 _SAVED_MESSAGES_NAME = "Saved Messages"
 
-# marks an hour of local time whose UTC offset is not constant (a DST change inside it)
-_VARIES = timedelta(days=-999)
-
 
 def _short(value: object) -> str:
     """A value shown in a one-line reason: its repr, cut to 40 characters."""
@@ -563,7 +561,7 @@ class TelegramExport:
         self._started = False
         # raw from_id → normalised author id ("" = not a peer id); most chats have few senders
         self._peers: dict[object, str] = {}
-        # "YYYY-MM-DDTHH" of a legacy local date → that hour's UTC offset (or _VARIES)
+        # "YYYY-MM-DDTHH" of a legacy local date → that hour's UTC offset (or VARIES)
         self._offsets: dict[str, timedelta] = {}
 
     @property
@@ -1006,25 +1004,12 @@ class TelegramExport:
                 hour = value[:13]
                 offset = self._offsets.get(hour)
                 if offset is None:
-                    offset = self._offsets[hour] = self._hour_offset(moment)
-                if offset is not _VARIES:
+                    offset = self._offsets[hour] = hour_offset(moment, self._local_tz)
+                if offset is not VARIES:
                     return (moment - offset).replace(tzinfo=UTC)
             return moment.replace(tzinfo=self._local_tz).astimezone(UTC)
         except (ValueError, OverflowError):
             return None
-
-    def _hour_offset(self, moment: datetime) -> timedelta:
-        """The local zone's UTC offset through the hour of ``moment``, or ``_VARIES``."""
-        start = moment.replace(minute=0, second=0, microsecond=0, tzinfo=self._local_tz)
-        end = start.replace(minute=59, second=59, microsecond=999999)
-        offsets = {
-            one.utcoffset() for one in (start, end, start.replace(fold=1), end.replace(fold=1))
-        }
-        if len(offsets) == 1:
-            offset = offsets.pop()
-            if offset is not None:
-                return offset
-        return _VARIES
 
     @staticmethod
     def _unix_date(value: object) -> datetime | None:
