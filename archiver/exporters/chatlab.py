@@ -35,6 +35,7 @@ from sqlmodel import Session
 from archiver.archive import Archive
 from archiver.consent_policy import Level, keeps_name
 from archiver.errors import CommunityMemoryError, UnknownCommunityError
+from archiver.exporters.jsonl import check_target, publish
 from storage import communities, dump, imports, people
 
 CHATLAB_VERSION = "0.0.2"
@@ -89,12 +90,7 @@ def export_chatlab(
     """Write the community's kept messages to ``out`` (see the module doc); refuses an
     existing file unless ``overwrite``. The file appears whole or not at all."""
     out = Path(out)
-    if out.is_dir():
-        raise CommunityMemoryError(f"{out} is a folder: give the export a file name")
-    if not out.parent.is_dir():
-        raise CommunityMemoryError(f"cannot write {out}: folder {out.parent} does not exist")
-    if out.exists() and not overwrite:
-        raise CommunityMemoryError(f"{out} already exists: choose another name or overwrite it")
+    check_target(out, overwrite=overwrite)
     report = ChatLabReport(out)
     try:
         fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
@@ -108,7 +104,7 @@ def export_chatlab(
         ):
             dump.begin_snapshot(session)
             _write(session, community_id, handle.write, anonymous_name, report, progress)
-        os.replace(tmp, out)
+        publish(tmp, out, overwrite=overwrite)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise CommunityMemoryError(f"cannot write {out}: {exc.strerror or exc}") from exc

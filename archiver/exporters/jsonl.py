@@ -144,7 +144,7 @@ def export_jsonl(
     community the archive lacks and ``CommunityMemoryError`` when the file cannot be written.
     """
     out = Path(out)
-    _check_target(out, overwrite=overwrite)
+    check_target(out, overwrite=overwrite)
     if media is not None and archive.media is None:
         raise CommunityMemoryError("--media: this archive keeps no files ([media] keep = false)")
     report = ExportReport(path=out, community_id=community_id)
@@ -165,7 +165,7 @@ def export_jsonl(
         if media is not None and archive.media is not None:
             source = archive.media.media_dir / community_id
             report.files, report.files_missing = _copy_files(writer.hashes, source, media)
-        _publish(tmp, out, overwrite=overwrite)
+        publish(tmp, out, overwrite=overwrite)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise CommunityMemoryError(f"cannot write {out}: {exc.strerror or exc}") from exc
@@ -194,7 +194,9 @@ def _copy_files(hashes: set[str], source: Path, target: Path) -> tuple[int, int]
     return copied, missing
 
 
-def _check_target(out: Path, *, overwrite: bool) -> None:
+def check_target(out: Path, *, overwrite: bool) -> None:
+    """Refuse an export file name that is a folder, in a missing folder, or taken (unless
+    ``overwrite``): before anything is read (every exporter's check)."""
     if out.is_dir():
         raise CommunityMemoryError(f"{out} is a folder: give the export a file name")
     if not out.parent.is_dir():
@@ -203,7 +205,7 @@ def _check_target(out: Path, *, overwrite: bool) -> None:
         raise CommunityMemoryError(f"{out} already exists: choose another name or overwrite it")
 
 
-def _publish(tmp: Path, out: Path, *, overwrite: bool) -> None:
+def publish(tmp: Path, out: Path, *, overwrite: bool) -> None:
     """Give the finished file its name: atomically, and without replacing a file that
     appeared meanwhile unless ``overwrite``."""
     if overwrite:
