@@ -45,6 +45,7 @@ def apply_retention(archive: Archive, community_id: str, *, now: datetime | None
     cutoff = cutoff_of(decided.value, moment) if decided is not None else None
     if cutoff is None or decided is None:
         return 0
+    why = f" (vote {decided.vote_id})" if decided.vote_id else ""
     erased = 0
     while True:
         with archive.db.write() as session:
@@ -66,12 +67,8 @@ def apply_retention(archive: Archive, community_id: str, *, now: datetime | None
                         new_value="retention",
                         method="policy",
                         actor=f"community policy retention {decided.value}",
-                        evidence=(
-                            f"{count} message(s) sent before {cutoff.date().isoformat()} "
-                            f"(vote {decided.vote_id})"
-                            if decided.vote_id
-                            else f"{count} message(s) sent before {cutoff.date().isoformat()}"
-                        ),
+                        evidence=f"{count} message(s) sent before {cutoff.date().isoformat()}"
+                        + why,
                         at=moment,
                     ),
                 )
