@@ -1,14 +1,16 @@
 """Votes: the community deciding a policy or a steward together, on the consent roll.
 
 A resident on the roll proposes (``propose media off``, ``propose steward`` as a reply to the
-person); the bot opens the platform's own poll (yes / no) in the chat, and each answer is
-stored as it comes, so a restart neither loses nor double-counts one. Who may vote: residents
-who said yes to keeping (``all`` or ``tagged``) and stewards — checked when they answer and
-again when the vote closes; a person votes once, whichever of their linked accounts they use,
-and their latest answer counts (an answer taken back counts as none). At the deadline the vote
-closes: fewer voters than the quorum (a share of the roll when it opened, and at least a
-minimum) changes nothing; otherwise more yes than no passes it, and the decision goes into the
-policy ledger (``archiver.policy``). One open vote per policy (per person, for stewards).
+person); the bot opens the platform's own poll (yes / no) in the chat, and in every other chat
+of the community (a community spanning a Telegram group and a Matrix room votes in both:
+``polls_wanted``), and each answer is stored as it comes, so a restart neither loses nor
+double-counts one. Who may vote: residents who said yes to keeping (``all`` or ``tagged``) and
+stewards — checked when they answer and again when the vote closes; a person votes once,
+whichever of their linked accounts they use, and their latest answer counts (an answer taken
+back counts as none). At the deadline the vote closes: fewer voters than the quorum (a share of
+the roll when it opened, and at least a minimum) changes nothing; otherwise more yes than no
+passes it, and the decision goes into the policy ledger (``archiver.policy``). One open vote
+per policy (per person, for stewards).
 
 What no vote can do is in ``archiver.policy``'s docstring: policies only ever keep less than
 consent allows.
@@ -17,6 +19,7 @@ consent allows.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -26,7 +29,7 @@ from archiver.community import space_for
 from archiver.errors import CommunityMemoryError
 from archiver.events import AccountRef, ChatRef
 from archiver.policy import POLICIES, STEWARD_CHANGES, normalise, record_decision
-from storage import people
+from storage import communities, people
 from storage import policy as policy_store
 from storage import stewards as steward_store
 from storage.models import Space, Vote
@@ -76,18 +79,41 @@ class Proposal:
 
 
 @dataclass(frozen=True, slots=True)
+class ClosedPoll:
+    """A chat that had the vote: its poll to end (None: it never got one) and the result
+    to say."""
+
+    chat: ChatRef
+    poll_message_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Closed:
-    """A vote that closed now, with its tally."""
+    """A vote that closed now, with its tally and its chats (the one it was proposed in
+    first)."""
 
     vote_id: int
     community_id: str
-    chat: ChatRef
-    poll_message_id: str | None
+    polls: tuple[ClosedPoll, ...]
     policy: str
     value: str
     result: Result
     yes: int
     no: int
+    needed: int
+
+
+@dataclass(frozen=True, slots=True)
+class WantedPoll:
+    """An open vote still to be polled in one more chat of its community."""
+
+    vote_id: int
+    community_id: str
+    chat: ChatRef
+    policy: str
+    value: str
+    proposer: AccountRef | None
+    closes_at: datetime
     needed: int
 
 
@@ -151,18 +177,67 @@ def propose(
         return Proposal(vote.id, community_id, policy, value, target, closes, len(roll), needed)
 
 
-def poll_sent(archive: Archive, vote_id: int, poll_id: str, poll_message_id: str) -> None:
-    """The vote's poll is in the chat: answers to ``poll_id`` count for it."""
+def poll_sent(
+    archive: Archive, vote_id: int, chat: ChatRef, poll_id: str, poll_message_id: str
+) -> None:
+    """The vote's poll is in ``chat``: answers to ``poll_id`` count for it."""
     with archive.db.write() as session:
-        policy_store.set_poll(session, vote_id, poll_id, poll_message_id)
+        space = space_for(session, chat)
+        assert space.id is not None
+        policy_store.add_poll(session, vote_id, space.id, poll_id, poll_message_id)
 
 
-def withdraw(archive: Archive, vote_id: int) -> None:
-    """The poll could not be sent: the vote is closed as not held (nothing decided)."""
+def poll_failed(archive: Archive, vote_id: int, chat: ChatRef) -> bool:
+    """The chat refused the vote's poll. In the chat it was proposed in, before any poll:
+    there is no vote (closed as not held, nothing decided; True). In another chat of the
+    community the vote goes on where it could be polled, and that chat is not offered the
+    poll again (False)."""
     with archive.db.write() as session:
-        policy_store.close_vote(
+        vote = policy_store.get_vote(session, vote_id)
+        space = communities.get_space(session, chat.platform, chat.chat_id)
+        if vote is None or vote.id is None or space is None or space.id is None:
+            return False
+        if vote.space_id != space.id or policy_store.polls_of(session, vote_id):
+            policy_store.add_poll(session, vote.id, space.id, None, None)
+            return False
+        return policy_store.close_vote(
             session, vote_id, result=Result.NO_QUORUM.value, yes=0, no=0, at=datetime.now(UTC)
         )
+
+
+def polls_wanted(
+    archive: Archive, platforms: Collection[str], *, now: datetime | None = None
+) -> list[WantedPoll]:
+    """Open votes not yet polled in some active chat of their community on one of
+    ``platforms`` (the chat it was proposed in gets its poll with the proposal)."""
+    moment = now or datetime.now(UTC)
+    wanted: list[WantedPoll] = []
+    with archive.db.read() as session:
+        for vote in policy_store.open_votes(session):
+            if vote.id is None or _utc(vote.closes_at) <= moment:
+                continue
+            polled = {space.id for space, _ in policy_store.polls_of(session, vote.id)}
+            chats = [
+                space
+                for space in communities.list_spaces(session, vote.community_id)
+                if space.active
+                and space.platform in platforms
+                and space.id != vote.space_id
+                and space.id not in polled
+            ]
+            if not chats:
+                continue
+            accounts = people.accounts_of(session, vote.proposed_by)
+            proposer = AccountRef(accounts[0].platform, accounts[0].user_id) if accounts else None
+            for space in chats:
+                chat = ChatRef(space.platform, space.chat_id)
+                closes = _utc(vote.closes_at)
+                found = WantedPoll(
+                    vote.id, vote.community_id, chat, vote.policy, vote.value,
+                    proposer, closes, vote.needed,
+                )  # fmt: skip
+                wanted.append(found)
+    return wanted
 
 
 def answer(
@@ -176,7 +251,7 @@ def answer(
     """Store a voter's latest answer (``yes``/``no``, ``None``: taken back); False when it
     does not count (no such open vote, or the voter is not on the roll)."""
     with archive.db.write() as session:
-        vote = policy_store.vote_by_poll(session, poll_id)
+        vote = policy_store.vote_by_poll(session, voter.platform, poll_id)
         if vote is None or vote.closed_at is not None or vote.id is None:
             return False
         person = people.find_person(session, vote.community_id, voter.platform, voter.user_id)
@@ -232,11 +307,19 @@ def _close(archive: Archive, vote_id: int, moment: datetime) -> Closed | None:
                 session, vote.community_id, vote.policy, vote.value,
                 actor="vote", vote_id=vote_id, at=moment,
             )  # fmt: skip
-        space = session.get(Space, vote.space_id)
-        assert space is not None
+        own = session.get(Space, vote.space_id)
+        assert own is not None
+        polled = policy_store.polls_of(session, vote_id)
+        own_poll = next((p.poll_message_id for space, p in polled if space.id == own.id), None)
+        polls = [ClosedPoll(ChatRef(own.platform, own.chat_id), own_poll)]
+        polls += [
+            ClosedPoll(ChatRef(space.platform, space.chat_id), p.poll_message_id)
+            for space, p in polled
+            if space.id != own.id
+        ]
         return Closed(
-            vote_id, vote.community_id, ChatRef(space.platform, space.chat_id),
-            vote.poll_message_id, vote.policy, vote.value, result, yes, no, vote.needed,
+            vote_id, vote.community_id, tuple(polls), vote.policy, vote.value, result, yes, no,
+            vote.needed,
         )  # fmt: skip
 
 

@@ -353,13 +353,12 @@ class PolicyEvent(SQLModel, table=True):
 
 
 class Vote(SQLModel, table=True):
-    """A proposal put to the community as a poll in one of its chats.
+    """A proposal put to the community, proposed in one of its chats (``space_id``) and
+    polled in each of them (``VotePoll``).
 
     ``roll`` is how many people could vote when it opened (residents at ``all`` or
-    ``tagged``, and stewards), ``needed`` the quorum from it. ``poll_id`` and
-    ``poll_message_id`` are the platform's (the Telegram poll and its message; the Matrix
-    ``m.poll.start`` event). ``result`` is set when it closes: ``passed``, ``rejected`` or
-    ``no_quorum``."""
+    ``tagged``, and stewards), ``needed`` the quorum from it. ``result`` is set when it
+    closes: ``passed``, ``rejected`` or ``no_quorum``."""
 
     id: int | None = Field(default=None, primary_key=True)
     community_id: str = Field(foreign_key="community.id", index=True, max_length=64)
@@ -367,8 +366,6 @@ class Vote(SQLModel, table=True):
     policy: str = Field(max_length=16)
     value: str = Field(max_length=64)
     proposed_by: int = Field(foreign_key="person.id")
-    poll_id: str | None = Field(default=None, max_length=255, index=True)
-    poll_message_id: str | None = Field(default=None, max_length=255)
     roll: int
     needed: int
     opened_at: datetime
@@ -377,6 +374,23 @@ class Vote(SQLModel, table=True):
     result: str | None = Field(default=None, max_length=16)
     yes: int = 0
     no: int = 0
+
+
+class VotePoll(SQLModel, table=True):
+    """A vote's poll in one chat of its community: a community spanning a Telegram group
+    and a Matrix room votes in both, one ballot per person whichever poll they answer.
+    ``poll_id`` and ``poll_message_id`` are the platform's (the Telegram poll and its
+    message; the Matrix ``m.poll.start`` event, both ids); None: the chat refused the poll
+    (it is not offered there again)."""
+
+    __tablename__ = "vote_poll"
+    __table_args__ = (UniqueConstraint("vote_id", "space_id", name="uq_vote_poll_space"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    vote_id: int = Field(foreign_key="vote.id", index=True)
+    space_id: int = Field(foreign_key="space.id")
+    poll_id: str | None = Field(default=None, max_length=255, index=True)
+    poll_message_id: str | None = Field(default=None, max_length=255)
 
 
 class Ballot(SQLModel, table=True):

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlmodel import Session, col
 
 from storage.messages import insert_ignoring_duplicates
-from storage.models import Ballot, Consent, Person, PolicyEvent, Steward, Vote
+from storage.models import Ballot, Consent, Person, PolicyEvent, Space, Steward, Vote, VotePoll
 
 
 def append_event(session: Session, event: PolicyEvent) -> PolicyEvent:
@@ -68,20 +68,45 @@ def add_vote(session: Session, vote: Vote) -> Vote:
     return vote
 
 
-def set_poll(session: Session, vote_id: int, poll_id: str, poll_message_id: str) -> None:
-    """The platform's ids of the vote's poll."""
-    session.execute(
-        update(Vote)
-        .where(col(Vote.id) == vote_id)
-        .values(poll_id=poll_id, poll_message_id=poll_message_id)
+def add_poll(
+    session: Session,
+    vote_id: int,
+    space_id: int,
+    poll_id: str | None,
+    poll_message_id: str | None,
+) -> bool:
+    """The platform's ids of the vote's poll in one chat (None: the chat refused it); False
+    when that chat has one already (the first stays: answers to it keep counting)."""
+    row = {
+        "vote_id": vote_id,
+        "space_id": space_id,
+        "poll_id": poll_id,
+        "poll_message_id": poll_message_id,
+    }
+    return bool(insert_ignoring_duplicates(session, VotePoll, [row]))
+
+
+def vote_by_poll(session: Session, platform: str, poll_id: str) -> Vote | None:
+    """The vote whose poll this is, on this platform."""
+    stmt = (
+        select(Vote)
+        .join(VotePoll, col(VotePoll.vote_id) == col(Vote.id))
+        .join(Space, col(Space.id) == col(VotePoll.space_id))
+        .where(col(VotePoll.poll_id) == poll_id, col(Space.platform) == platform)
     )
-
-
-def vote_by_poll(session: Session, poll_id: str) -> Vote | None:
-    """The vote whose poll this is."""
-    stmt = select(Vote).where(col(Vote.poll_id) == poll_id)
     found: Vote | None = session.execute(stmt).scalars().first()
     return found
+
+
+def polls_of(session: Session, vote_id: int) -> list[tuple[Space, VotePoll]]:
+    """The vote's polls, each with its chat, in the order they were opened."""
+    stmt = (
+        select(Space, VotePoll)
+        .join(VotePoll, col(VotePoll.space_id) == col(Space.id))
+        .where(col(VotePoll.vote_id) == vote_id)
+        .order_by(col(VotePoll.id))
+    )
+    return [(space, poll) for space, poll in session.execute(stmt)]
 
 
 def get_vote(session: Session, vote_id: int) -> Vote | None:

@@ -15,16 +15,20 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from nio import RoomCreateResponse
+from nio import RoomCreateResponse, RoomPreset
+from sqlalchemy import update
 
 from archiver.archive import Archive
-from archiver.community import community_of_chat
+from archiver.community import community_of_chat, load_community
 from archiver.consent import Level, consent_of
 from archiver.events import AccountRef, ChatRef
+from archiver.mydata import what_we_hold
+from archiver.policy import current_policy
 from archiver.segmentation import Segmenter
 from bot.app.config import load_config
 from bot.app.runner import run_bots
@@ -33,10 +37,11 @@ from bot.platforms.matrix.events import for_matrix
 from sandbox.emulator import BotApiEmulator, Chat, User
 from storage.db import Database
 from storage.models import Account as AccountRow
-from storage.models import Message, Space
+from storage.models import Ballot, Message, Person, Space, Vote
 from tests.conftest import leftovers, rows
 from tests.matrix_server import Account, Synapse
 from tests.test_matrix import Resident, _resident, eventually
+from tests.test_telegram import buttons
 
 # ``synapse`` is the session's homeserver, the fixture of conftest.py (one for the whole run).
 
@@ -140,6 +145,7 @@ id = "riverside"
 name = "Riverside"
 language = "en"
 timezone = "Asia/Shanghai"
+vote_min_voters = 1
 spaces = [
   {{ platform = "telegram", chat = "{group.id}" }},
   {{ platform = "matrix", room = "{room}" }},
@@ -157,9 +163,12 @@ spaces = [{{ platform = "telegram", chat = "{hilltop.id}" }}]
 
 
 @pytest.fixture
-async def scene(synapse: Synapse, tmp_path: Path, segmenter: Segmenter) -> AsyncIterator[Scene]:
+async def scene(
+    synapse: Synapse, tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Scene]:
     """Both bots running in one ``run_bots``, added to both groups and invited to both rooms,
-    every chat greeted."""
+    every chat greeted; votes checked often."""
+    monkeypatch.setattr("bot.app.runner.VOTE_CHECK_SECONDS", 0.2)
     tag = uuid.uuid4().hex[:8]
     carol, dan, fay = [await _resident(synapse, f"{n}-{tag}") for n in ("carol", "dan", "fay")]
     bot = await asyncio.to_thread(synapse.register, f"memory-{tag}")
@@ -321,3 +330,124 @@ async def test_a_community_not_spanning_both_sees_nothing_of_the_other(scene: Sc
     for words in ("pergola", "azalea"):
         said = await scene.matrix(scene.fay, scene.other_room, f"!search {words}")
         assert said == for_matrix(text("zh", "no_results", query=words))
+
+
+async def test_one_resident_on_both_platforms_links_votes_once_and_is_forgotten_once(
+    scene: Scene,
+) -> None:
+    """Alice on Telegram and carol on Matrix are one resident: ``/link`` in the private chat
+    with the bot on Telegram gives a code, ``!link CODE`` in a direct room on Matrix links
+    them. Then a vote proposed in the Telegram group is polled in the Matrix room too, and
+    her answers on the two platforms are one ballot; ``/forget`` on Telegram erases what
+    she said on both."""
+    group, room_id = scene.riverside_group, scene.riverside_room
+    await scene.telegram(group, scene.alice, "/consent all")
+    await scene.matrix(scene.carol, room_id, "!consent tagged")
+    await scene.telegram(group, scene.alice, AZALEA)
+    tagged = await scene.carol.say(room_id, PERGOLA)
+    await scene.carol.react(room_id, tagged, "📌")
+    await eventually(lambda: PERGOLA in scene.kept(), "the tagged Matrix message kept")
+    await scene.telegram(group, scene.bob, WALNUT)  # never said yes: not kept, not linked
+
+    # The code, in the private chat on Telegram.
+    scene.emu.user_starts_bot(scene.alice)
+    await scene.emu.wait_until_confirmed(timeout=15)
+    private = scene.emu.private_chat(scene.alice)
+    said = await scene.telegram(private, scene.alice, "/link")
+    assert len(said) == 1 and said[0].startswith("Your code: ")
+    code = said[0].rsplit("/link ", 1)[1]
+    # … typed in a direct room with the bot on Matrix.
+    direct = await scene.carol.client.room_create(
+        is_direct=True, invite=[scene.bot.user_id], preset=RoomPreset.trusted_private_chat
+    )
+    assert isinstance(direct, RoomCreateResponse), direct
+
+    async def bot_joined() -> bool:
+        members = await scene.carol.client.joined_members(direct.room_id)
+        return scene.bot.user_id in {m.user_id for m in getattr(members, "members", [])}
+
+    await eventually(bot_joined, "the bot in the direct room")
+    alice = AccountRef("telegram", str(scene.alice.id))
+
+    async def in_direct_room(words: str) -> str:
+        """carol says ``words`` to the bot privately; its answer there (not a reply)."""
+        before = len(await scene._bot_events(scene.carol, direct.room_id))
+        await scene.carol.say(direct.room_id, words)
+
+        async def answered() -> list[dict[str, Any]]:
+            return (await scene._bot_events(scene.carol, direct.room_id))[before:]
+
+        [found] = await eventually(answered, f"the bot's answer to {words!r}")
+        return str(found["content"]["body"])
+
+    linked = await in_direct_room(f"!link {code}")
+    assert linked == for_matrix(t("link_done", first=alice.key, second=scene.carol.ref.key))
+    again = await in_direct_room(f"!link {code}")
+    assert again == for_matrix(t("link_unknown_code")), "a code works once"
+
+    # One person: one choice (the latest either made: alice's `all` came first, then
+    # carol's `tagged`), one mydata with both accounts and both messages.
+    riverside_people = [p for p in rows(scene.archive, Person) if p.community_id == "riverside"]
+    assert len(riverside_people) == 2, "alice-and-carol, and bob"
+    for who in (alice, scene.carol.ref):
+        assert consent_of(scene.archive, "riverside", who).level is Level.TAGGED
+    held = what_we_hold(scene.archive, "riverside", alice)
+    assert held.messages == 2 and set(held.accounts) == {alice.key, scene.carol.ref.key}
+
+    # A vote proposed on Telegram is polled in the Matrix room of the community as well.
+    said = await scene.telegram(group, scene.alice, "/propose digest off")
+    assert said[0].startswith("🗳 ")
+    [tg_poll] = [m for m in scene.emu.bot_messages(group) if m.poll is not None]
+    start_kind = "org.matrix.msc3381.poll.start"
+
+    async def matrix_polls() -> list[dict[str, Any]]:
+        answer = await scene.carol.client.room_messages(room_id, start=None, limit=200)
+        return [
+            e.source for e in answer.chunk
+            if e.source.get("sender") == scene.bot.user_id and e.source.get("type") == start_kind
+        ]  # fmt: skip
+
+    [mx_poll] = await eventually(matrix_polls, "the vote's poll in the Matrix room")
+    assert mx_poll["content"][start_kind]["question"]["org.matrix.msc1767.text"] == (
+        tg_poll.poll.question
+    )
+    scene.emu.user_answers_poll(scene.alice, tg_poll, 0)  # yes, on Telegram …
+    await scene.emu.wait_until_confirmed(timeout=15)
+    await scene.carol.send(
+        room_id,
+        {
+            "m.relates_to": {"rel_type": "m.reference", "event_id": mx_poll["event_id"]},
+            "org.matrix.msc3381.poll.response": {"answers": ["1"]},
+        },
+        "org.matrix.msc3381.poll.response",
+    )  # fmt: skip  … then no, on Matrix: one person
+    await scene.matrix(scene.carol, room_id, "!help")  # the answer before it was handled
+    [ballot] = rows(scene.archive, Ballot)
+    assert ballot.answer == "no", "one ballot, her latest answer"
+
+    with scene.archive.db.write() as session:
+        session.execute(update(Vote).values(closes_at=datetime.now(UTC) - timedelta(seconds=1)))
+    rejected = t("vote_rejected", what=t("what_digest_off"), yes=0, no=1)
+    await eventually(lambda: tg_poll.poll.is_closed, "the Telegram poll stopped")
+    await eventually(lambda: rejected in [m.body for m in scene.emu.bot_messages(group)],
+                     "the result on Telegram")  # fmt: skip
+
+    async def result_on_matrix() -> bool:
+        return for_matrix(rejected) in [
+            e["content"].get("body") for e in await scene._bot_events(scene.carol, room_id)
+        ]
+
+    await eventually(result_on_matrix, "the result on Matrix")
+    settings = load_community(scene.archive, "riverside")
+    assert current_policy(scene.archive, settings)["digest"].source == "config"
+
+    # /forget from Telegram: what she said on Matrix goes too.
+    mark = len(scene.emu.bot_messages(private))
+    scene.emu.user_sends(private, scene.alice, "/forget")
+    await scene.emu.wait_until_confirmed(timeout=15)
+    [confirm] = scene.emu.bot_messages(private)[mark:]
+    [yes] = [b["callback_data"] for b in buttons(confirm) if b["callback_data"].endswith("yes")]
+    scene.emu.user_presses(scene.alice, confirm, yes)
+    await eventually(lambda: PERGOLA not in scene.kept(), "both platforms' messages erased")
+    assert scene.kept() == {}
+    assert leftovers(scene.archive, [AZALEA, PERGOLA, WALNUT]) == []

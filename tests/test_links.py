@@ -110,9 +110,12 @@ def test_linked_accounts_vote_once_and_are_forgotten_together(two_accounts: Arch
     set_level(archive, COMMUNITY, MATRIX, Level.ALL, actor=Actor(MATRIX), method=Method.COMMAND)
     ingest_message(archive, message(2, 1, "another from Telegram"))
     proposal = propose(archive, CHAT, account(2), "media", "off", rules=VoteRules(), now=NOW)
-    poll_sent(archive, proposal.vote_id, "poll", "9")
+    # The community's Telegram group and its Matrix room each have the vote's poll.
+    poll_sent(archive, proposal.vote_id, CHAT, "poll", "9")
+    poll_sent(archive, proposal.vote_id, ROOM, "$start", "$start")
     answer(archive, "poll", account(1), "yes", now=NOW)
-    answer(archive, "poll", MATRIX, "no", now=NOW + timedelta(seconds=5))
+    assert not answer(archive, "poll", MATRIX, "no", now=NOW), "a Telegram poll, from Matrix"
+    answer(archive, "$start", MATRIX, "no", now=NOW + timedelta(seconds=5))
     assert len(rows(archive, Ballot)) == 2, "two people, before the link"
     link_with_code(archive, MATRIX, new_code(archive, account(1)))
     [ballot] = rows(archive, Ballot)

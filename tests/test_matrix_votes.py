@@ -4,20 +4,35 @@ the runner ends the poll (``m.poll.end``) at the deadline and says the result.""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from nio import RoomSendResponse
 from sqlalchemy import update
 
 import bot.app.runner
 from archiver.community import community_of_chat, load_community
+from archiver.consent import Level
 from archiver.policy import current_policy
+from archiver.segmentation import Segmenter
 from bot.chat.texts import text
+from bot.platforms.matrix.events import for_matrix
 from storage.models import Ballot, Vote
 from tests import test_matrix as matrix
-from tests.conftest import rows
-from tests.test_matrix import Resident, Room, eventually
+from tests.conftest import leftovers, rows
+from tests.matrix_server import Synapse
+from tests.test_matrix import (
+    Resident,
+    Room,
+    _e2e_sync,
+    _raw_event,
+    encrypted_room,
+    eventually,
+)
 
 START = "org.matrix.msc3381.poll.start"
 
@@ -135,3 +150,170 @@ async def test_a_vote_short_of_quorum_on_matrix_survives_a_restart(room: Room) -
 
     await eventually(result, "the 'not enough answers' result")
     assert current_policy(room.archive, settings)["hold_hours"].source == "config"
+
+
+async def test_no_vote_keeps_a_no_names_the_anonymous_or_stands_in_the_way_of_forget(
+    room: Room,
+) -> None:
+    """On Matrix too: a passed vote keeps nothing of someone who never said yes, names no
+    one who stayed anonymous, and ``forget`` after it erases the person's answer and words
+    while the decision stands."""
+    for resident in (room.alice, room.bob, room.carol):
+        await room.consent_all(resident)
+    assert room.archive is not None
+    archive = room.archive
+    community = community_of_chat(archive, room.chat)
+    assert community is not None
+    settings = load_community(archive, community)
+
+    def t(key: str, **values: object) -> str:
+        return text(settings.language, key, community=settings.name, **values)
+
+    carols, unseen = "carol's note about the boiler room", "the observer's words"
+    await room.carol.say(room.room_id, carols)
+    await room.observer.say(room.room_id, unseen)  # never said yes
+    asked = await room.alice.say(room.room_id, "!propose site public")
+    announcement = await room.reply_to(asked, "the vote's announcement")
+    opened = t("vote_opened", name=t("neighbour"), what=t("what_site_public"), closes="", needed=3)
+    first_line = announcement["content"]["body"].split("\n")[0]
+    assert first_line == for_matrix(opened).split("\n")[0], "alice is anonymous: not named"
+    [start] = await eventually(lambda: bot_events_of(room, START), "the poll")
+    question = start["content"][START]["question"]["org.matrix.msc1767.text"]
+    assert "!consent public" in question and "/consent" not in question, "as Matrix types it"
+    for resident in (room.alice, room.bob, room.carol, room.observer):
+        await respond(resident, room, start["event_id"], "0")
+    await room.settled()
+    await eventually(lambda: len(rows(archive, Ballot)) == 3, "three answers; none of his")
+    with archive.db.write() as session:
+        session.execute(update(Vote).values(closes_at=datetime.now(UTC) - timedelta(seconds=1)))
+    decided = for_matrix(t("vote_passed", what=t("what_site_public"), yes=3, no=0))
+
+    async def result() -> list[dict[str, Any]]:
+        return [e for e in await room.bot_events() if e["content"]["body"] == decided]
+
+    await eventually(result, "the result")
+    assert current_policy(archive, settings)["site"].value == "public"
+
+    asked = await room.carol.say(room.room_id, "!forget")
+    prompt = await room.reply_to(asked, "the forget confirmation")
+    await room.carol.react(room.room_id, prompt["event_id"], "✅")
+    await eventually(lambda: carols not in room.kept_texts(), "carol forgotten")
+    assert len(rows(archive, Ballot)) == 2, "her answer went with her"
+    assert current_policy(archive, settings)["site"].value == "public", "the decision stands"
+    after = "the observer's words after the vote"
+    await room.observer.say(room.room_id, after)
+    await room.settled()
+    assert unseen not in room.kept_texts() and after not in room.kept_texts()
+    assert leftovers(archive, [carols, unseen, after]) == []
+
+
+async def test_a_vote_in_an_encrypted_room(
+    synapse: Synapse, tmp_path: Path, segmenter: Segmenter
+) -> None:
+    """In an encrypted room the poll, the answers and the end all travel encrypted: the bot
+    reads the residents' encrypted answers (decrypted with the room's keys) and decides."""
+    the_room = await encrypted_room(synapse, tmp_path, segmenter, "Secret Garden")
+    alice, bob, bot, room_id = the_room.alice, the_room.bob, the_room.bot, the_room.room_id
+    # A community listing the room, whose rules let two residents decide (the room has two).
+    matrix._write_config(
+        the_room.config_path, synapse, bot, the_room.db_url, the_room.store_dir,
+        extra=f"""
+[[communities]]
+id = "garden"
+name = "Secret Garden"
+language = "en"
+vote_min_voters = 2
+spaces = [{{ platform = "matrix", room = "{room_id}" }}]
+""",
+    )  # fmt: skip
+    seen: list[Any] = []
+
+    async def from_bot(kind: str) -> list[Any]:
+        seen.extend(await _e2e_sync(alice.client))
+        return [e for e in seen if e.sender == bot.user_id and e.source.get("type") == kind]
+
+    async def notices() -> list[str]:
+        return [
+            e.source["content"].get("body", "")
+            for e in await from_bot("m.room.message")
+            if e.source["content"].get("msgtype") == "m.notice"
+        ]
+
+    async def send(resident: Resident, kind: str, content: dict[str, Any]) -> str:
+        synced = await _e2e_sync(resident.client)  # keys shared before sending
+        if resident is alice:
+            seen.extend(synced)
+        sent = await resident.client.room_send(
+            room_id, kind, content, ignore_unverified_devices=True
+        )
+        assert isinstance(sent, RoomSendResponse), sent
+        return str(sent.event_id)
+
+    async def answer(resident: Resident, poll_id: str, option: str) -> str:
+        return await send(resident, "org.matrix.msc3381.poll.response", {
+            "m.relates_to": {"rel_type": "m.reference", "event_id": poll_id},
+            "org.matrix.msc3381.poll.response": {"answers": [option]},
+        })  # fmt: skip
+
+    def t(key: str, **values: object) -> str:
+        return text("en", key, community="Secret Garden", **values)
+
+    try:
+        await the_room.start()
+        await alice.client.room_invite(room_id, bot.user_id)
+        await eventually(notices, "the bot's (encrypted) greeting")
+        for resident in (alice, bob):
+            await send(resident, "m.room.message", {"msgtype": "m.text", "body": "!consent all"})
+        await eventually(
+            lambda: the_room.level(alice) is Level.ALL and the_room.level(bob) is Level.ALL,
+            "both residents on the roll",
+        )
+
+        await send(alice, "m.room.message", {"msgtype": "m.text", "body": "!propose media off"})
+        [start] = await eventually(lambda: from_bot(START), "the poll, decrypted")
+        assert start.decrypted, "the poll was sent encrypted and alice's client opened it"
+        raw = await asyncio.to_thread(
+            _raw_event, synapse, alice.account.access_token, room_id, start.event_id
+        )
+        assert raw["type"] == "m.room.encrypted" and "ciphertext" in raw["content"]
+        poll = start.source["content"][START]
+        assert [a["id"] for a in poll["answers"]] == ["0", "1"]
+        assert the_room.archive is not None
+        [vote] = rows(the_room.archive, Vote)
+        assert vote.needed == 2, "the community's own rule from the config, not the default 3"
+
+        await answer(alice, start.event_id, "0")
+        bobs = await answer(bob, start.event_id, "1")
+        await answer(bob, start.event_id, "0")  # changed: the latest counts
+        bobs_raw = await asyncio.to_thread(
+            _raw_event, synapse, bob.account.access_token, room_id, bobs
+        )
+        assert bobs_raw["type"] == "m.room.encrypted", "the answers travel encrypted"
+        archive = the_room.archive
+        assert archive is not None
+        await eventually(
+            lambda: sorted(b.answer for b in rows(archive, Ballot)) == ["yes", "yes"],
+            "both (decrypted) answers stored, bob's latest",
+        )
+
+        with archive.db.write() as session:
+            session.execute(update(Vote).values(closes_at=datetime.now(UTC) - timedelta(seconds=1)))
+        [ended] = await eventually(
+            lambda: from_bot("org.matrix.msc3381.poll.end"), "the poll's end, decrypted"
+        )
+        assert ended.source["content"]["m.relates_to"]["event_id"] == start.event_id
+        decided = t("vote_passed", what=t("what_media_off"), yes=2, no=0)
+        await eventually(lambda: _has(notices(), decided), "the result")
+        settings = load_community(archive, "garden")
+        assert current_policy(archive, settings)["media"].value == "off"
+    finally:
+        if the_room.task is not None and not the_room.task.done():
+            await the_room.stop_bot()
+        if the_room.archive is not None:
+            the_room.archive.close()
+        for resident in (alice, bob):
+            await resident.client.close()
+
+
+async def _has(found: Awaitable[list[str]], wanted: str) -> bool:
+    return wanted in await found

@@ -10,7 +10,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, MetaData, String, inspect
+from sqlalchemy import Column, MetaData, String, inspect, text
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (the tables on SQLModel.metadata)
@@ -22,9 +22,10 @@ from archiver.ingest import ingest_message
 from archiver.recall import search
 from archiver.segmentation import Segmenter
 from archiver.stewards import Appointment, StewardReason, appoint_stewards, is_steward
+from archiver.votes import VoteRules, answer, close_due, propose
 from storage.db import Database
 from storage.migrate import _alembic_config, current_revision, head_revision, is_current, upgrade
-from tests.conftest import SETTINGS, account, message, say
+from tests.conftest import CHAT, SETTINGS, account, message, say
 
 TABLES = {
     "community",
@@ -44,6 +45,7 @@ TABLES = {
     "media",
     "policy_event",
     "vote",
+    "vote_poll",
     "ballot",
     "link_code",
     "public_choice",
@@ -254,3 +256,48 @@ def test_an_archive_from_before_media_opens_and_upgrades(
     assert "media" not in table_names(db) and "message" in table_names(db)
     upgrade(db)
     assert "media" in table_names(db)
+
+
+def test_a_vote_from_before_vote_polls_keeps_its_poll(
+    db_url: str, db: Database, segmenter: Segmenter
+) -> None:
+    """An archive at 0006 (one poll id on each vote) with an open vote: after the upgrade
+    its poll is the vote's poll in the chat it was proposed in, answers to it still count,
+    and 0007 goes down again putting the poll id back on the vote."""
+    assert upgrade(db, "0006") == (None, "0006")
+    before = Archive(db=db, segmenter=segmenter)
+    ensure_community(before, SETTINGS)
+    for user in (1, 2, 3):
+        say(before, user, Level.ALL)
+    with db.engine.begin() as conn:  # as 0006's release wrote a vote and its poll
+        space = conn.execute(text("SELECT id FROM space")).scalar_one()
+        person = conn.execute(text("SELECT id FROM person ORDER BY id")).scalars().first()
+        conn.execute(
+            text(
+                "INSERT INTO vote (community_id, space_id, policy, value, proposed_by, poll_id, "
+                "poll_message_id, roll, needed, opened_at, closes_at, yes, no) VALUES (:c, :s, "
+                "'media', 'off', :p, 'poll-7', '77', 3, 3, :o, :e, 0, 0)"
+            ),
+            {"c": SETTINGS.id, "s": space, "p": person, "o": "2026-12-01 12:00:00+00:00",
+             "e": "2026-12-04 12:00:00+00:00"},
+        )  # fmt: skip
+
+    archive = open_archive(db_url)
+    try:
+        assert current_revision(archive.db) == head_revision()
+        for user in (1, 2, 3):
+            assert answer(archive, "poll-7", account(user), "yes")
+        [closed] = close_due(archive)
+        assert (closed.yes, [(p.chat, p.poll_message_id) for p in closed.polls]) == (
+            3, [(CHAT, "77")],
+        )  # fmt: skip
+        propose(archive, CHAT, account(1), "site", "public", rules=VoteRules())
+    finally:
+        archive.close()
+    command.downgrade(_alembic_config(db), "0006")
+    assert "vote_poll" not in table_names(db)
+    with db.engine.connect() as conn:
+        polls = conn.execute(text("SELECT poll_id, poll_message_id FROM vote ORDER BY id")).all()
+    assert [tuple(p) for p in polls] == [("poll-7", "77"), (None, None)]
+    upgrade(db)
+    assert "vote_poll" in table_names(db)

@@ -33,7 +33,7 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 def decide(archive: Archive, value: str) -> None:
     """A vote of three residents on the roll decides ``site``."""
     vote = propose(archive, CHAT, account(NAMED), "site", value, rules=VoteRules(), now=NOW)
-    poll_sent(archive, vote.vote_id, f"poll-{vote.vote_id}", "1")
+    poll_sent(archive, vote.vote_id, CHAT, f"poll-{vote.vote_id}", "1")
     for user in (NAMED, ANON, TAGGER):
         answer(archive, f"poll-{vote.vote_id}", account(user), "yes", now=NOW)
     [closed] = close_due(archive, now=NOW + timedelta(hours=73))

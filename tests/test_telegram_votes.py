@@ -2,7 +2,8 @@
 emulator's ``sendPoll``), residents answer through ``poll_answer`` updates, the runner's job
 closes the vote at its deadline (``stopPoll``) and says the result in the chat; the decision
 lands in the policy ledger. Beside it: an ineligible voter ignored, a changed answer counted
-once, a restart mid-vote, a failed quorum, stewards in chat — and the rights no vote touches.
+once, a restart mid-vote, a failed quorum, stewards in chat — and the rights no vote touches
+(a no stays unkept, the anonymous stay unnamed, forget works in the middle of a vote).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from archiver.policy import current_policy, ledger
 from archiver.segmentation import Segmenter
 from sandbox.emulator.model import Message as TgMessage
 from storage.models import Ballot, Vote
-from tests.conftest import COMMUNITY, rows
-from tests.test_telegram import Room, open_room
+from tests.conftest import COMMUNITY, leftovers, rows
+from tests.test_telegram import Room, on_sqlite, open_room
 from tests.test_telegram_media import until
 
 
@@ -134,3 +135,50 @@ async def test_stewards_in_chat_and_stepping_down(room: Room) -> None:
     announcement, poll = await room.exchange(room.bob, "/propose steward", reply_to=offer)
     assert "make a neighbour a steward" in announcement.body
     assert poll.poll is not None and poll.poll.question == "Vote: make a neighbour a steward?"
+
+
+async def test_no_vote_keeps_a_no_names_the_anonymous_or_stands_in_the_way_of_forget(
+    room: Room,
+) -> None:
+    """The rights a vote cannot touch, in the chat: a passed vote keeps nothing of someone
+    who never said yes, names no one who stayed anonymous, and ``forget`` in the middle of
+    a vote erases the person's answer with the rest of what they left."""
+    dave, erin = room.emu.add_user("Dave"), room.emu.add_user("Erin")
+    for user in (dave, erin):
+        room.emu.add_member(room.group, user)
+    await room.settled()
+    await room.consent(dave, "all")  # erin never answers
+    carols = "carol's note about the boiler room"
+    erins = "erin's words before the vote"
+    room.say(room.carol, carols)
+    room.say(erin, erins)
+    await room.settled()
+
+    said = await room.exchange(room.alice, "/propose site public")
+    assert said[0].body.startswith("🗳 a neighbour proposes"), "alice is anonymous: not named"
+    [poll_message] = polls(room)
+    for user in (room.alice, room.bob, room.carol, dave):
+        room.emu.user_answers_poll(user, poll_message, 0)
+    room.emu.user_answers_poll(erin, poll_message, 0)  # not on the roll: no trace
+    await room.settled()
+    assert len(rows(room.db, Ballot)) == 4
+
+    [confirm] = await room.exchange(room.carol, "/forget")
+    await room.press(room.carol, confirm, "yes")
+    assert len(rows(room.db, Ballot)) == 3, "carol's answer went with her"
+    assert carols not in room.kept()
+
+    mark = room.mark()
+    due_now(room)
+    await until(lambda: poll_message.poll.is_closed and len(room.said_since(mark)) == 1)
+    [result] = room.said_since(mark)
+    assert result.body == room.t("vote_passed", what=room.t("what_site_public"), yes=3, no=0)
+    settings = load_community(room.db, COMMUNITY)
+    assert current_policy(room.db, settings)["site"].value == "public"
+
+    erins_after = "erin's words after the vote"
+    room.say(erin, erins_after)
+    await room.settled()
+    assert erins not in room.kept() and erins_after not in room.kept()
+    if on_sqlite(room):
+        assert leftovers(room.db, [carols, erins, erins_after]) == []

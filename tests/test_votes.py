@@ -5,6 +5,7 @@ vote touches."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,8 +14,9 @@ from typer.testing import CliRunner
 from typer.testing import Result as CliResult
 
 from archiver.archive import Archive, open_archive
-from archiver.community import ensure_community
-from archiver.consent import Actor, Level
+from archiver.community import SpaceRef, ensure_community
+from archiver.consent import Actor, Level, Method, set_level
+from archiver.events import AccountRef, ChatRef
 from archiver.exporters.jsonl import export_jsonl
 from archiver.forget import forget_person
 from archiver.importers.jsonl import import_jsonl
@@ -30,12 +32,22 @@ from archiver.policy import (
 from archiver.retention import apply_retention
 from archiver.segmentation import Segmenter
 from archiver.stewards import StewardReason, is_steward, stewards_of
-from archiver.votes import Result, VoteError, VoteRules, answer, close_due, poll_sent, propose
+from archiver.votes import (
+    Result,
+    VoteError,
+    VoteRules,
+    answer,
+    close_due,
+    poll_failed,
+    poll_sent,
+    polls_wanted,
+    propose,
+)
 from bot.cli.main import app
 from storage import people
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Ballot, Message
+from storage.models import Ballot, Message, Vote
 from tests.conftest import CHAT, COMMUNITY, SETTINGS, account, leftovers, message, rows, say
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -57,7 +69,7 @@ def roll(archive: Archive) -> Archive:
 
 def opened(archive: Archive, policy: str = "digest", value: str = "sat 10:00") -> int:
     proposal = propose(archive, CHAT, account(1), policy, value, rules=RULES, now=NOW)
-    poll_sent(archive, proposal.vote_id, f"poll-{proposal.vote_id}", "77")
+    poll_sent(archive, proposal.vote_id, CHAT, f"poll-{proposal.vote_id}", "77")
     return proposal.vote_id
 
 
@@ -149,7 +161,7 @@ def test_stewards_are_voted_in_and_out_and_step_down(roll: Archive) -> None:
     proposal = propose(
         roll, CHAT, account(1), "steward", "", rules=RULES, target=account(5), now=NOW
     )
-    poll_sent(roll, proposal.vote_id, "p-steward", "78")
+    poll_sent(roll, proposal.vote_id, CHAT, "p-steward", "78")
     for user in (1, 2, 3, 4):
         answer(roll, "p-steward", account(user), "yes", now=NOW)
     [closed] = close_due(roll, now=LATER)
@@ -295,3 +307,42 @@ def test_the_policy_ledger_and_tallies_round_trip_through_jsonl(
         ]
     finally:
         target.close()
+
+
+def test_a_vote_is_polled_in_every_chat_of_its_community(roll: Archive) -> None:
+    """A community with a Telegram group, a Matrix room and a second group: the vote is
+    proposed in the first, polled in the others (on the platforms running), answered on
+    each, and closed in each — a chat that refused the poll is not offered it again."""
+    room, other = ChatRef("matrix", "!garden:example.org"), ChatRef("telegram", "-200")
+    chats = (CHAT, room, other)
+    spaces = tuple(SpaceRef(chat.platform, chat.chat_id) for chat in chats)
+    ensure_community(roll, replace(SETTINGS, spaces=spaces))
+    wang = AccountRef("matrix", "@wang:example.org")
+    set_level(roll, COMMUNITY, wang, Level.ALL, actor=Actor(wang), method=Method.COMMAND)
+    vote = opened(roll)  # in CHAT, with its poll there
+
+    both = {(w.vote_id, w.chat) for w in polls_wanted(roll, ("telegram", "matrix"), now=NOW)}
+    assert both == {(vote, room), (vote, other)}
+    assert [w.chat for w in polls_wanted(roll, ("matrix",), now=NOW)] == [room]
+    assert polls_wanted(roll, ("telegram", "matrix"), now=LATER) == [], "past its deadline"
+    poll_sent(roll, vote, room, "$start", "$start")
+    assert not poll_failed(roll, vote, other), "the vote goes on where it was polled"
+    assert polls_wanted(roll, ("telegram", "matrix"), now=NOW) == []
+
+    assert answer(roll, f"poll-{vote}", account(1), "yes", now=NOW)
+    assert answer(roll, "$start", wang, "yes", now=NOW)
+    assert not answer(roll, "$start", account(2), "yes", now=NOW), "a Matrix poll, on Telegram"
+    assert answer(roll, f"poll-{vote}", account(3), "no", now=NOW)
+    [closed] = close_due(roll, now=LATER)
+    assert (closed.result, closed.yes, closed.no) == (Result.PASSED, 2, 1)
+    assert [(p.chat, p.poll_message_id) for p in closed.polls] == [
+        (CHAT, "77"), (room, "$start"), (other, None),
+    ]  # fmt: skip
+
+
+def test_a_poll_refused_where_the_vote_was_proposed_means_no_vote(roll: Archive) -> None:
+    proposal = propose(roll, CHAT, account(1), "media", "off", rules=RULES, now=NOW)
+    assert poll_failed(roll, proposal.vote_id, CHAT)
+    [closed] = [v for v in rows(roll, Vote) if v.id == proposal.vote_id]
+    assert (closed.result, closed.yes, closed.no) == ("no_quorum", 0, 0)
+    assert close_due(roll, now=LATER) == [], "closed already: nothing is said twice"

@@ -91,8 +91,10 @@ async def run_bots(config: Config, *, stop: asyncio.Event | None = None) -> None
 
 async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
     """The scheduler and every configured adapter, until ``stop``."""
-    router = Router(archive)
+    router = Router(archive, configured=[c.to_settings() for c in config.communities])
     scheduler = AsyncIOScheduler()
+    # A new vote's other chats get their polls at once, not at the next check ("votes").
+    router.vote_opened = functools.partial(run_job_now, scheduler, "votes")
     # A plain function: APScheduler runs it in its thread pool, off the event loop. (A lambda
     # returning a coroutine would run in a thread too and its coroutine never be awaited.)
     # The first run is now, for what expired while the bot was down.
@@ -132,14 +134,15 @@ async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
             matrix = MatrixAdapter(router, config.matrix)
             tasks.append(matrix.run(stop))
             senders["matrix"], ready["matrix"] = matrix, matrix.ready
-        # Votes whose deadline passed are closed, tallied and announced (archiver.votes).
+        # Votes are polled in every chat of their community; those whose deadline passed are
+        # closed, tallied and announced (archiver.votes).
         scheduler.add_job(
-            close_votes,
+            tend_votes,
             "interval",
             args=[archive, router, senders],
             seconds=VOTE_CHECK_SECONDS,
             next_run_time=datetime.now(UTC),
-            id="close-votes",
+            id="votes",
             coalesce=True,
             max_instances=1,
         )
@@ -172,6 +175,15 @@ async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
         scheduler.shutdown(wait=False)
 
 
+def run_job_now(scheduler: AsyncIOScheduler, job_id: str) -> None:
+    """Bring a scheduled job's next run forward to now (callable from any thread). While
+    the bot stops there may be no job left to run: its next start runs it anyway."""
+    try:
+        scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+    except Exception as exc:
+        log.info("the %s job was not run early: %s", job_id, exc)
+
+
 def retention_check(archive: Archive) -> None:
     """Apply every community's decided retention (archiver.retention); a plain function,
     run in the scheduler's thread pool. Never raises: logged instead."""
@@ -182,10 +194,22 @@ def retention_check(archive: Archive) -> None:
             log.exception("retention of %s could not be applied", community_id)
 
 
-async def close_votes(archive: Archive, router: Router, senders: dict[str, Sender]) -> None:
-    """Close the votes whose deadline passed: each is tallied and decided once (in the
-    archive), its poll closed and its result said in its chat. Never raises: a chat that
-    cannot be told is logged — the decision stands."""
+async def tend_votes(archive: Archive, router: Router, senders: dict[str, Sender]) -> None:
+    """Open each open vote's poll in the other chats of its community (a community spanning
+    a Telegram group and a Matrix room votes in both), then close the votes whose deadline
+    passed: each is tallied and decided once (in the archive), its polls ended and its result
+    said in every chat that had it. Never raises: a chat that cannot be told is logged — the
+    decision stands."""
+    try:
+        wanted = await asyncio.to_thread(router.polls_to_open, tuple(senders))
+    except Exception:
+        log.exception("votes: cannot look for the polls still to open")
+        wanted = []
+    for reply in wanted:
+        try:
+            await senders[reply.chat.platform].send(reply)
+        except PlatformError as exc:
+            log.warning("a vote's poll was not opened in %s: %s", reply.chat.chat_id, exc)
     try:
         closed = await asyncio.to_thread(close_due, archive)
     except Exception:
@@ -193,15 +217,17 @@ async def close_votes(archive: Archive, router: Router, senders: dict[str, Sende
         return
     for vote in closed:
         log.info("vote %s of %s closed: %s", vote.vote_id, vote.community_id, vote.result)
-        sender = senders.get(vote.chat.platform)
-        if sender is None:
-            continue
-        try:
-            if vote.poll_message_id is not None:
-                await sender.close_poll(vote.chat, vote.poll_message_id)
-            await sender.send(await asyncio.to_thread(router.vote_closed, vote))
-        except PlatformError as exc:
-            log.warning("vote %s: its chat was not told: %s", vote.vote_id, exc)
+        said = await asyncio.to_thread(router.vote_closed, vote)
+        for poll, result in zip(vote.polls, said, strict=True):
+            sender = senders.get(poll.chat.platform)
+            if sender is None:
+                continue
+            try:
+                if poll.poll_message_id is not None:
+                    await sender.close_poll(poll.chat, poll.poll_message_id)
+                await sender.send(result)
+            except PlatformError as exc:
+                log.warning("vote %s: %s was not told: %s", vote.vote_id, poll.chat.chat_id, exc)
 
 
 async def _schedule_posts_retrying(

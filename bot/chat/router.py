@@ -17,7 +17,7 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -89,9 +89,10 @@ from archiver.votes import (
     answer,
     open_votes,
     person_account,
+    poll_failed,
     poll_sent,
+    polls_wanted,
     propose,
-    withdraw,
 )
 from archiver.votes import Result as VoteResult
 from bot.chat.messages import (
@@ -229,8 +230,16 @@ class Router:
         bot_usernames: dict[str, str] | None = None,
         today: Callable[[str], date] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        vote_opened: Callable[[], None] | None = None,
+        configured: Sequence[CommunitySettings] = (),
     ) -> None:
         self.archive = archive
+        # The config's communities: what is not stored with a community (its vote rules)
+        # comes from here; a community no config lists has the defaults.
+        self._configured = {settings.id: settings for settings in configured}
+        # Called (from a worker thread) once a vote opens, so its other chats get their polls
+        # now rather than at the next check (the runner's ``tend_votes``).
+        self.vote_opened = vote_opened
         self.bot_usernames = bot_usernames or {}
         self._today = today or (lambda zone: datetime.now(ZoneInfo(zone)).date())
         self._settings: dict[str, CommunitySettings] = {}
@@ -268,7 +277,19 @@ class Router:
     def settings(self, community_id: str) -> CommunitySettings:
         """The community's settings (cached: they change only with the config, at restart)."""
         if community_id not in self._settings:
-            self._settings[community_id] = load_community(self.archive, community_id)
+            stored = load_community(self.archive, community_id)
+            given = self._configured.get(community_id)
+            if given is not None:
+                stored = replace(
+                    stored,
+                    memory_repeat_days=given.memory_repeat_days,
+                    on_this_day_month_fallback=given.on_this_day_month_fallback,
+                    quiet_digest=given.quiet_digest,
+                    vote_quorum_percent=given.vote_quorum_percent,
+                    vote_min_voters=given.vote_min_voters,
+                    vote_hours=given.vote_hours,
+                )
+            self._settings[community_id] = stored
         return self._settings[community_id]
 
     def _community_of(self, chat: ChatRef) -> str | None:
@@ -823,9 +844,6 @@ class Router:
         except PolicyValueError:
             return self._say(incoming, self._t(settings, "vote_unknown_policy"))
         what = self._what(settings, proposal.policy, proposal.value, target)
-        question = self._t(settings, "vote_question", what=what)
-        if len(question) > POLL_QUESTION_MAX:
-            question = question[: POLL_QUESTION_MAX - 1] + "…"
         announcement = self._t(
             settings,
             "vote_opened",
@@ -834,20 +852,48 @@ class Router:
             closes=self._local(settings, proposal.closes_at),
             needed=proposal.needed,
         )
-        poll = PollRequest(
-            proposal.vote_id,
-            question,
-            tuple(self._t(settings, f"vote_{answer}") for answer in VOTE_ANSWERS),
-        )
+        poll = self._poll_request(settings, proposal.vote_id, what)
+        if self.vote_opened is not None:
+            self.vote_opened()
         return [Reply(incoming.chat, announcement, reply_to=incoming.message_id, poll=poll)]
 
-    def poll_sent(self, vote_id: int, poll_id: str, poll_message_id: str) -> None:
-        """The adapter opened the vote's poll: answers to it count from now on."""
-        poll_sent(self.archive, vote_id, poll_id, poll_message_id)
+    def _poll_request(self, settings: CommunitySettings, vote_id: int, what: str) -> PollRequest:
+        question = self._t(settings, "vote_question", what=what)
+        if len(question) > POLL_QUESTION_MAX:
+            question = question[: POLL_QUESTION_MAX - 1] + "…"
+        options = tuple(self._t(settings, f"vote_{answer}") for answer in VOTE_ANSWERS)
+        return PollRequest(vote_id, question, options)
+
+    def polls_to_open(self, platforms: Collection[str]) -> list[Reply]:
+        """The open votes' polls for the other chats of their communities (on ``platforms``,
+        the ones running), each with the vote's announcement: a community spanning a Telegram
+        group and a Matrix room votes in both."""
+        replies = []
+        for wanted in polls_wanted(self.archive, platforms):
+            settings = self.settings(wanted.community_id)
+            what = self._what(settings, wanted.policy, wanted.value, None)
+            announcement = self._t(
+                settings,
+                "vote_opened",
+                name=self._shown(settings, wanted.proposer, None),
+                what=what,
+                closes=self._local(settings, wanted.closes_at),
+                needed=wanted.needed,
+            )
+            poll = self._poll_request(settings, wanted.vote_id, what)
+            replies.append(Reply(wanted.chat, announcement, poll=poll))
+        return replies
+
+    def poll_sent(self, chat: ChatRef, vote_id: int, poll_id: str, poll_message_id: str) -> None:
+        """The adapter opened the vote's poll in ``chat``: answers to it count from now on."""
+        poll_sent(self.archive, vote_id, chat, poll_id, poll_message_id)
 
     def poll_failed(self, chat: ChatRef, vote_id: int) -> list[Reply]:
-        """The poll could not be opened: no vote (it is closed as not held)."""
-        withdraw(self.archive, vote_id)
+        """The poll could not be opened: in the chat the vote was proposed in, there is no
+        vote (closed as not held) and the chat is told; elsewhere it goes on without it."""
+        if not poll_failed(self.archive, vote_id, chat):
+            log.warning("vote %s: no poll in %s:%s", vote_id, chat.platform, chat.chat_id)
+            return []
         community_id = self._community_of(chat)
         if community_id is None:
             return []
@@ -859,8 +905,8 @@ class Router:
         choice = VOTE_ANSWERS[option] if option is not None and 0 <= option < 2 else None
         answer(self.archive, poll_id, voter, choice)
 
-    def vote_closed(self, closed: Closed) -> Reply:
-        """What the chat is told when a vote closes."""
+    def vote_closed(self, closed: Closed) -> list[Reply]:
+        """What each chat that had the vote is told when it closes."""
         settings = self.settings(closed.community_id)
         what = self._what(settings, closed.policy, closed.value, None)
         key = {
@@ -868,18 +914,16 @@ class Router:
             VoteResult.REJECTED: "vote_rejected",
             VoteResult.NO_QUORUM: "vote_no_quorum",
         }[closed.result]
-        return Reply(
-            closed.chat,
-            self._t(
-                settings,
-                key,
-                what=what,
-                yes=closed.yes,
-                no=closed.no,
-                answers=closed.yes + closed.no,
-                needed=closed.needed,
-            ),
+        said = self._t(
+            settings,
+            key,
+            what=what,
+            yes=closed.yes,
+            no=closed.no,
+            answers=closed.yes + closed.no,
+            needed=closed.needed,
         )
+        return [Reply(poll.chat, said) for poll in closed.polls]
 
     def _policy(self, incoming: Incoming, settings: CommunitySettings, _args: str) -> list[Reply]:
         values = current_policy(self.archive, settings)

@@ -817,7 +817,7 @@ class MatrixAdapter:
                 await self._call(self.router.poll_failed, mx.chat(room_id), poll.vote_id)
             )
             raise
-        await self._call(self.router.poll_sent, poll.vote_id, start, start)
+        await self._call(self.router.poll_sent, mx.chat(room_id), poll.vote_id, start, start)
 
     async def close_poll(self, chat: ChatRef, poll_message_id: str) -> None:
         """End a vote's poll (``m.poll.end``, unstable name as clients render it)."""

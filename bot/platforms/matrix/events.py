@@ -234,7 +234,10 @@ def mentions(event: Event) -> tuple[AccountRef, ...]:
 
 def poll_start_content(question: str, options: tuple[str, ...]) -> dict[str, Any]:
     """An ``m.poll.start`` (unstable names) with one answer each, results disclosed, and a
-    text fallback for clients without polls. Answer ids are the options' positions."""
+    text fallback for clients without polls. Answer ids are the options' positions; commands
+    in the texts are written with ``!``, as Matrix residents type them."""
+    question = for_matrix(question)
+    options = tuple(for_matrix(option) for option in options)
     fallback = "\n".join([question, *(f"{n}. {o}" for n, o in enumerate(options, start=1))])
     return {
         POLL_START: {

@@ -484,7 +484,7 @@ class TelegramAdapter:
         if sent.poll is not None:
             self._remember_own(chat.chat_id, str(sent.message_id))
             await self._call(
-                self.router.poll_sent, poll.vote_id, sent.poll.id, str(sent.message_id)
+                self.router.poll_sent, chat, poll.vote_id, sent.poll.id, str(sent.message_id)
             )
 
     async def close_poll(self, chat: ChatRef, poll_message_id: str) -> None:
