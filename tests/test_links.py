@@ -1,7 +1,7 @@
 """Linked accounts: a one-time code from one account, typed from the other, makes them one
 person — one consent (the latest either chose), one ``mydata``, one ``forget``, one vote; a
-steward links from a paper form. Codes work once, expire, and never link an account to
-itself."""
+steward links from a paper form (a WeChat id from an import too). Codes work once, expire,
+and never link an account to itself."""
 
 from __future__ import annotations
 
@@ -43,7 +43,9 @@ from storage import people
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Ballot, ConsentEvent, Message, Person
-from tests.conftest import CHAT, COMMUNITY, SETTINGS, account, message, rows, say
+from tests.conftest import CHAT, COMMUNITY, SETTINGS, account, leftovers, message, rows, say
+from tests.test_import_wechat import ALL as WECHAT_ALL
+from tests.test_import_wechat import import_file, write_chatlab_json, write_roster
 
 MATRIX = AccountRef("matrix", "@wang:example.org")
 ROOM = ChatRef("matrix", "!garden:example.org")
@@ -263,3 +265,28 @@ def test_a_steward_records_a_paper_form_in_the_chat_but_never_over_an_own_choice
     [own] = router.on_message(incoming_in_group(account(9), "/record telegram:1 none 表#9"))
     assert own.text == text("zh", "record_own_choice")
     assert consent_of(archive, COMMUNITY, account(1)).level is Level.ALL
+
+
+def test_a_wechat_id_from_an_import_is_linked_by_a_paper_form_and_forgotten_with_it(
+    two_accounts: Archive, tmp_path: Path
+) -> None:
+    """A WeChat history imported with its roster, then a steward's paper form links the
+    resident's WeChat id to their Telegram account: one person, and ``forget`` from
+    Telegram erases what the import kept of them too."""
+    archive = two_accounts
+    history = write_chatlab_json(tmp_path / "chatlab.json")
+    import_file(archive, history, roster=write_roster(tmp_path / "r.csv"))
+    wechat = AccountRef("wechat", WECHAT_ALL.wxid)
+    imported = [m.text for m in rows(archive, Message) if m.text != "电梯修好了"]
+    assert "各位邻居好，明天上午停水" in imported
+
+    link_by_steward(archive, COMMUNITY, account(1), wechat, steward="张老师", evidence="form #21")
+    held = what_we_hold(archive, COMMUNITY, account(1))
+    assert set(held.accounts) == {"telegram:1", wechat.key}
+    assert held.messages == 1 + len(imported)
+
+    report = forget_person(archive, COMMUNITY, account(1), actor=Actor(account(1)))
+    assert report.messages == 1 + len(imported)
+    assert rows(archive, Message) == []
+    if archive.db.is_sqlite:
+        assert leftovers(archive, ["电梯修好了", *(t for t in imported if t)]) == []

@@ -60,7 +60,7 @@ async def test_a_vote_in_the_chat_decides_the_policy(room: Room) -> None:
     [poll_message] = polls(room)
     poll = poll_message.poll
     assert not poll.is_anonymous and poll.options == ["Yes", "No"]
-    assert poll.question == "Vote: stop keeping photos, voice and files?"
+    assert poll.question == "Vote (not anonymous): stop keeping photos, voice and files?"
 
     room.emu.user_answers_poll(room.alice, poll_message, 0)
     room.emu.user_answers_poll(room.bob, poll_message, 1)
@@ -134,7 +134,10 @@ async def test_stewards_in_chat_and_stepping_down(room: Room) -> None:
     offer = room.say(room.carol, "I can help with the archive")
     announcement, poll = await room.exchange(room.bob, "/propose steward", reply_to=offer)
     assert "make a neighbour a steward" in announcement.body
-    assert poll.poll is not None and poll.poll.question == "Vote: make a neighbour a steward?"
+    assert (
+        poll.poll is not None
+        and poll.poll.question == "Vote (not anonymous): make a neighbour a steward?"
+    )
 
 
 async def test_no_vote_keeps_a_no_names_the_anonymous_or_stands_in_the_way_of_forget(

@@ -33,7 +33,7 @@ TEXTS: dict[str, str] = {
     "link_same_account": "That code is from this same account: send /link CODE from your other account.",
     "link_private": "Accounts are linked in a private chat with me, so that nobody else sees the code.",
     # votes and policy (archiver.votes, archiver.policy)
-    "vote_question": "Vote: {what}?",
+    "vote_question": "Vote (not anonymous): {what}?",
     "vote_yes": "Yes",
     "vote_no": "No",
     "vote_opened": (

@@ -25,7 +25,7 @@ TEXTS: dict[str, str] = {
     "link_same_account": "这个验证码就是这个账号的：请用另一个账号发送 /link 验证码。",
     "link_private": "关联账号请私聊我，这样别人看不到验证码。",
     # votes and policy (archiver.votes, archiver.policy)
-    "vote_question": "投票：{what}？",
+    "vote_question": "投票（不匿名）：{what}？",
     "vote_yes": "赞成",
     "vote_no": "反对",
     "vote_opened": (
