@@ -175,6 +175,16 @@ class Room:
         self.stop.set()
         await asyncio.wait_for(self.task, 15)
 
+    async def close(self) -> None:
+        """Stop the bot if it runs, close the archive and every resident's client."""
+        if self.task is not None and not self.task.done():
+            await self.stop_bot()
+        if self.archive is not None:
+            self.archive.close()
+        residents = (self.alice, self.bob, self.carol, self.observer)
+        for resident in {id(r): r for r in residents}.values():
+            await resident.client.close()
+
     async def settled(self) -> None:
         """Everything sent so far was handled: the observer's ``!help`` got its answer."""
         asked = await self.observer.say(self.room_id, "!help")
@@ -303,12 +313,7 @@ async def room(synapse: Synapse, tmp_path: Path, segmenter: Segmenter) -> AsyncI
         await eventually(the_room.bot_events, "the bot's greeting")
         yield the_room
     finally:
-        if the_room.task is not None and not the_room.task.done():
-            await the_room.stop_bot()
-        if the_room.archive is not None:
-            the_room.archive.close()
-        for resident in people:
-            await resident.client.close()
+        await the_room.close()
 
 
 # --- joining ------------------------------------------------------------------------------------
@@ -681,12 +686,7 @@ async def test_an_encrypted_room_end_to_end(
         assert ciphertext[:40].encode() not in data and ciphertext[-40:].encode() not in data
         assert b"m.megolm" not in data
     finally:
-        if the_room.task is not None and not the_room.task.done():
-            await the_room.stop_bot()
-        if the_room.archive is not None:
-            the_room.archive.close()
-        for resident in (alice, bob):
-            await resident.client.close()
+        await the_room.close()
 
 
 async def test_an_undecryptable_event_waits_for_its_key_and_is_never_stored(room: Room) -> None:

@@ -498,9 +498,4 @@ async def test_an_encrypted_event_whose_key_comes_late_is_stored_then(
             assert ciphertext[:40].encode() not in data and ciphertext[-40:].encode() not in data
         assert b"m.megolm" not in data
     finally:
-        if the_room.task is not None and not the_room.task.done():
-            await the_room.stop_bot()
-        if the_room.archive is not None:
-            the_room.archive.close()
-        for resident in (alice, bob):
-            await resident.client.close()
+        await the_room.close()

@@ -307,12 +307,7 @@ spaces = [{{ platform = "matrix", room = "{room_id}" }}]
         settings = load_community(archive, "garden")
         assert current_policy(archive, settings)["media"].value == "off"
     finally:
-        if the_room.task is not None and not the_room.task.done():
-            await the_room.stop_bot()
-        if the_room.archive is not None:
-            the_room.archive.close()
-        for resident in (alice, bob):
-            await resident.client.close()
+        await the_room.close()
 
 
 async def _has(found: Awaitable[list[str]], wanted: str) -> bool:
