@@ -21,6 +21,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel, select
+from typer.testing import CliRunner, Result
 
 from archiver.archive import Archive
 from archiver.community import CommunitySettings, SpaceRef, ensure_community
@@ -249,6 +250,27 @@ def archive_bytes(archive: Archive) -> bytes:
         if part.exists():
             data += part.read_bytes()
     return data
+
+
+def cli(config: Path | None, *args: str) -> Result:
+    """Invoke the CLI in-process with ``--config`` (stdin is not a terminal: no prompts)."""
+    from bot.cli.main import app  # the CLI only for the tests that run it
+
+    prefix = ["--config", str(config)] if config is not None else []
+    return CliRunner().invoke(app, [*prefix, *args])
+
+
+def one_line_error(result: Result, *fragments: str) -> str:
+    """A user mistake: exit 1, one line on stderr starting ``error: `` and naming each of
+    ``fragments``, no traceback. Returns that line."""
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0]
+    return lines[0]
 
 
 def leftovers(archive: Archive, texts: list[str]) -> list[str]:

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from bot.cli.main import app
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, cli, one_line_error
 
 DEMO = Path(__file__).resolve().parents[1] / "sandbox" / "demo"
 SAMPLE = DEMO / "sunshine_garden.json"
@@ -35,27 +35,10 @@ def config_file(tmp_path: Path, db_url: str) -> Path:
     return path
 
 
-def run(config: Path | None, *args: str) -> Result:
-    """Invoke the CLI in-process (stdin not a terminal, so no prompts)."""
-    prefix = ["--config", str(config)] if config else []
-    return CliRunner().invoke(app, [*prefix, *args])
-
-
-def assert_one_line_error(result: Result, *fragments: str) -> None:
-    """A user mistake: exit 1, one line on stderr naming the problem, no traceback."""
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in lines[0]
-
-
 @pytest.fixture
 def imported(config_file: Path) -> Path:
     """The demo sample imported through the CLI."""
-    result = run(
+    result = cli(
         config_file,
         "import",
         "telegram",
@@ -80,16 +63,16 @@ def test_import_telegram_reports_and_rerun_adds_nothing(config_file: Path) -> No
         str(ROSTER),
         "--json",
     ]
-    first = json.loads(run(config_file, *args).stdout)
+    first = json.loads(cli(config_file, *args).stdout)
     assert (first["kept"], first["not_consented"], first["malformed"]) == (174, 113, 0)
     assert first["service"] == 7
     assert first["consent_changes"] == 11
-    second = json.loads(run(config_file, *args).stdout)
+    second = json.loads(cli(config_file, *args).stdout)
     assert (second["kept"], second["already_kept"], second["consent_changes"]) == (0, 174, 0)
 
 
 def test_import_readable_summary(config_file: Path) -> None:
-    result = run(config_file, "import", "telegram", str(SAMPLE), "--community", COMMUNITY)
+    result = cli(config_file, "import", "telegram", str(SAMPLE), "--community", COMMUNITY)
     assert result.exit_code == 0
     # Without the roster nobody has consented: nothing is kept.
     assert "0 kept, 287 not kept (no consent), 0 malformed" in result.stdout
@@ -98,7 +81,7 @@ def test_import_readable_summary(config_file: Path) -> None:
 def test_import_into_new_community_creates_it(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(f'[storage]\nurl = "sqlite:///{tmp_path / "a.db"}"\n', encoding="utf-8")
-    result = run(
+    result = cli(
         config,
         "import",
         "telegram",
@@ -115,7 +98,7 @@ def test_import_into_new_community_creates_it(tmp_path: Path) -> None:
 
 def test_search_json_and_text(imported: Path) -> None:
     data = json.loads(
-        run(imported, "search", "电梯", "--community", COMMUNITY, "--json", "--limit", "50").stdout
+        cli(imported, "search", "电梯", "--community", COMMUNITY, "--json", "--limit", "50").stdout
     )
     results = data["results"]
     assert len(results) == 18  # sandbox/demo/README.md: 电梯 in 18 kept messages
@@ -134,7 +117,7 @@ def test_search_json_and_text(imported: Path) -> None:
         "media",
     }
     assert results[0]["sent_at"].endswith("+08:00")
-    text = run(imported, "search", "募捐", "--community", COMMUNITY)
+    text = cli(imported, "search", "募捐", "--community", COMMUNITY)
     assert text.exit_code == 0
     assert len(text.stdout.strip().splitlines()) == 4
 
@@ -142,14 +125,14 @@ def test_search_json_and_text(imported: Path) -> None:
 def test_search_shows_anonymous_authors_as_neighbour(imported: Path) -> None:
     # 陈伟 (telegram:10004) consented to `all` but anonymously.
     data = json.loads(
-        run(
+        cli(
             imported, "search", "volunteer", "--community", COMMUNITY, "--json", "--limit", "50"
         ).stdout
     )
     authors = {r["author"] for r in data["results"]}
     assert "陈伟 Chen Wei" not in authors
     assert None in authors
-    readable = run(imported, "search", "volunteer", "--community", COMMUNITY, "--limit", "50")
+    readable = cli(imported, "search", "volunteer", "--community", COMMUNITY, "--limit", "50")
     assert "一位邻居" in readable.stdout
     assert "陈伟" not in readable.stdout
 
@@ -157,16 +140,16 @@ def test_search_shows_anonymous_authors_as_neighbour(imported: Path) -> None:
 def test_search_never_shows_refused_text(imported: Path) -> None:
     for sentence in REFUSED:
         data = json.loads(
-            run(imported, "search", sentence[:6], "--community", COMMUNITY, "--json").stdout
+            cli(imported, "search", sentence[:6], "--community", COMMUNITY, "--json").stdout
         )
         assert data["results"] == []
-    empty = run(imported, "search", "黄鳝", "--community", COMMUNITY)
+    empty = cli(imported, "search", "黄鳝", "--community", COMMUNITY)
     assert "没有找到" in empty.stdout
 
 
 def test_onthisday_json(imported: Path) -> None:
     data = json.loads(
-        run(
+        cli(
             imported,
             "onthisday",
             "--community",
@@ -182,22 +165,22 @@ def test_onthisday_json(imported: Path) -> None:
     # sandbox/demo/README.md: 17 kept messages on 03-15 of 2023, 2024 and 2025 (local time).
     assert len(data["message_ids"]) == 17
     assert {m["sent_at"][5:10] for m in data["memories"]} == {"03-15"}
-    quiet = run(imported, "onthisday", "--community", COMMUNITY, "--date", "2026-01-02")
+    quiet = cli(imported, "onthisday", "--community", COMMUNITY, "--date", "2026-01-02")
     assert quiet.exit_code == 0
     assert "还没有留下记忆" in quiet.stdout
 
 
 def test_forget_person(imported: Path) -> None:
     before = json.loads(
-        run(
+        cli(
             imported, "search", "volunteer", "--community", COMMUNITY, "--json", "--limit", "50"
         ).stdout
     )["results"]
-    refused = run(imported, "forget", "--community", COMMUNITY, "--person", "telegram:10004")
-    assert_one_line_error(refused, "--yes", "telegram:10004")  # no terminal to ask on
+    refused = cli(imported, "forget", "--community", COMMUNITY, "--person", "telegram:10004")
+    one_line_error(refused, "--yes", "telegram:10004")  # no terminal to ask on
     assert len(
         json.loads(
-            run(
+            cli(
                 imported,
                 "search",
                 "volunteer",
@@ -209,23 +192,23 @@ def test_forget_person(imported: Path) -> None:
             ).stdout
         )["results"]
     ) == len(before), "nothing was erased without a confirmation"
-    result = run(
+    result = cli(
         imported, "forget", "--community", COMMUNITY, "--person", "telegram:10004", "--yes"
     )
     assert result.exit_code == 0, result.output
     assert "42 message(s)" in result.stdout
     after = json.loads(
-        run(
+        cli(
             imported, "search", "volunteer", "--community", COMMUNITY, "--json", "--limit", "50"
         ).stdout
     )["results"]
     assert len(after) < len(before)
-    again = run(imported, "forget", "--community", COMMUNITY, "--person", "telegram:10004", "--yes")
+    again = cli(imported, "forget", "--community", COMMUNITY, "--person", "telegram:10004", "--yes")
     assert "0 message(s)" in again.stdout
 
 
 def test_people_lists_accounts_names_only_when_kept_and_counts(imported: Path) -> None:
-    result = run(imported, "people", "--community", COMMUNITY, "--json")
+    result = cli(imported, "people", "--community", COMMUNITY, "--json")
     assert result.exit_code == 0, result.output
     people = {p["accounts"][0]: p for p in json.loads(result.stdout)}
     assert people["telegram:10001"] == {
@@ -234,7 +217,7 @@ def test_people_lists_accounts_names_only_when_kept_and_counts(imported: Path) -
     }  # fmt: skip
     assert people["telegram:10007"]["consent"] == "none"
     assert people["telegram:10007"]["name"] is None and people["telegram:10007"]["messages"] == 0
-    text = run(imported, "people", "--community", COMMUNITY)
+    text = cli(imported, "people", "--community", COMMUNITY)
     assert "telegram:10001" in text.stdout and "王阿姨" in text.stdout
 
 
@@ -245,7 +228,7 @@ def test_import_warns_about_roster_accounts_not_in_the_export(
     lines = ROSTER.read_text(encoding="utf-8").splitlines()
     lines.append("telegram:user99999999,all,named,王阿姨,2026-10-30T19:00:00+08:00,纸质同意书 #099")
     roster.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = run(
+    result = cli(
         config_file, "import", "telegram", str(SAMPLE), "--community", COMMUNITY,
         "--roster", str(roster),
     )  # fmt: skip
@@ -259,7 +242,7 @@ def test_import_takes_the_export_folder(config_file: Path, tmp_path: Path) -> No
     folder = tmp_path / "ChatExport_2026-11-30"
     folder.mkdir()
     (folder / "result.json").write_bytes(SAMPLE.read_bytes())
-    result = run(
+    result = cli(
         config_file, "import", "telegram", str(folder), "--community", COMMUNITY,
         "--roster", str(ROSTER), "--json",
     )  # fmt: skip
@@ -267,19 +250,19 @@ def test_import_takes_the_export_folder(config_file: Path, tmp_path: Path) -> No
     assert json.loads(result.stdout)["kept"] == 174
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert_one_line_error(
-        run(config_file, "import", "telegram", str(empty), "--community", COMMUNITY),
+    one_line_error(
+        cli(config_file, "import", "telegram", str(empty), "--community", COMMUNITY),
         "without result.json",
     )
 
 
 def test_forget_shows_the_name_before_erasing(imported: Path) -> None:
-    named = run(imported, "forget", "--community", COMMUNITY, "--person", "telegram:10001")
-    assert_one_line_error(named, "forget 王阿姨 (telegram:10001): add --yes")
+    named = cli(imported, "forget", "--community", COMMUNITY, "--person", "telegram:10001")
+    one_line_error(named, "forget 王阿姨 (telegram:10001): add --yes")
 
 
 def test_version() -> None:
-    result = run(None, "--version")
+    result = cli(None, "--version")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("community-memory ")
 
@@ -287,7 +270,7 @@ def test_version() -> None:
 def test_digest_picture_creates_folders_and_refuses_a_folder(
     imported: Path, tmp_path: Path
 ) -> None:
-    into_folder = run(
+    into_folder = cli(
         imported,
         "digest",
         "--community",
@@ -297,9 +280,9 @@ def test_digest_picture_creates_folders_and_refuses_a_folder(
         "--picture",
         str(tmp_path),
     )
-    assert_one_line_error(into_folder, "is a folder")
+    one_line_error(into_folder, "is a folder")
     target = tmp_path / "new" / "folder" / "digest.png"
-    made = run(
+    made = cli(
         imported,
         "digest",
         "--community",
@@ -314,7 +297,7 @@ def test_digest_picture_creates_folders_and_refuses_a_folder(
         assert target.read_bytes().startswith(b"\x89PNG")
     else:
         assert "no Chinese font" in made.stderr
-    quiet = run(
+    quiet = cli(
         imported,
         "digest",
         "--community",
@@ -330,26 +313,26 @@ def test_digest_picture_creates_folders_and_refuses_a_folder(
 
 
 def test_backup_and_db_upgrade(imported: Path, tmp_path: Path, db_url: str) -> None:
-    upgrade = run(imported, "db", "upgrade")
+    upgrade = cli(imported, "db", "upgrade")
     assert upgrade.exit_code == 0
     assert "already at schema" in upgrade.stdout
     target = tmp_path / "copy.db"
-    result = run(imported, "backup", str(target))
+    result = cli(imported, "backup", str(target))
     if db_url.startswith("sqlite"):
         assert result.exit_code == 0, result.output
         assert target.stat().st_size > 0
-        assert_one_line_error(run(imported, "backup", str(target)), "already exists")
+        one_line_error(cli(imported, "backup", str(target)), "already exists")
         nested = tmp_path / "backups" / "2026" / "copy.db"
-        assert run(imported, "backup", str(nested)).exit_code == 0
+        assert cli(imported, "backup", str(nested)).exit_code == 0
         assert nested.stat().st_size > 0
     else:
-        assert_one_line_error(result, "pg_dump")
+        one_line_error(result, "pg_dump")
 
 
 def test_db_upgrade_creates_archive(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(f'[storage]\nurl = "sqlite:///{tmp_path / "new.db"}"\n', encoding="utf-8")
-    result = run(config, "db", "upgrade")
+    result = cli(config, "db", "upgrade")
     assert result.exit_code == 0
     assert "upgraded from empty" in result.stdout
     assert (tmp_path / "new.db").exists()
@@ -368,20 +351,20 @@ def test_db_upgrade_creates_archive(tmp_path: Path) -> None:
     ],
 )
 def test_user_mistakes_are_one_line(imported: Path, args: list[str], fragments: list[str]) -> None:
-    assert_one_line_error(run(imported, *args), *fragments)
+    one_line_error(cli(imported, *args), *fragments)
 
 
 def test_reading_commands_do_not_create_an_archive(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(f'[storage]\nurl = "sqlite:///{tmp_path / "none.db"}"\n', encoding="utf-8")
-    assert_one_line_error(run(config, "search", "x", "--community", "c"), "no archive")
+    one_line_error(cli(config, "search", "x", "--community", "c"), "no archive")
     assert not (tmp_path / "none.db").exists()
 
 
 def test_config_typo_is_one_line(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[storage]\nurll = "sqlite:///x.db"\n', encoding="utf-8")
-    assert_one_line_error(run(config, "search", "x", "--community", "c"), "urll", "config.toml")
+    one_line_error(cli(config, "search", "x", "--community", "c"), "urll", "config.toml")
 
 
 def test_the_example_config_serves_offline_commands_without_tokens(
@@ -394,7 +377,7 @@ def test_the_example_config_serves_offline_commands_without_tokens(
     example = (Path(__file__).parents[1] / "config.example.toml").read_text(encoding="utf-8")
     config = tmp_path / "config.toml"
     config.write_text(example, encoding="utf-8")
-    imported = run(
+    imported = cli(
         config,
         "import",
         "telegram",
@@ -405,10 +388,10 @@ def test_the_example_config_serves_offline_commands_without_tokens(
         str(ROSTER),
     )
     assert imported.exit_code == 0, imported.output
-    found = run(config, "search", "电梯", "--community", "sunshine-garden", "--json")
+    found = cli(config, "search", "电梯", "--community", "sunshine-garden", "--json")
     assert found.exit_code == 0, found.output
-    assert_one_line_error(run(config, "run"), "telegram.token", "TELEGRAM_BOT_TOKEN is not set")
-    doctor = run(config, "doctor")
+    one_line_error(cli(config, "run"), "telegram.token", "TELEGRAM_BOT_TOKEN is not set")
+    doctor = cli(config, "doctor")
     assert doctor.exit_code == 1
     lines = doctor.stdout.splitlines()
     assert "✗ telegram.token: environment variable TELEGRAM_BOT_TOKEN is not set" in lines
@@ -419,7 +402,7 @@ def test_the_example_config_serves_offline_commands_without_tokens(
 def test_doctor_lists_a_config_typo_as_an_item_with_its_fix(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[telegram]\ntokn = "1:x"\n', encoding="utf-8")
-    result = run(config, "doctor")
+    result = cli(config, "doctor")
     assert result.exit_code == 1
     [problem, fix] = result.stdout.splitlines()
     assert problem.startswith("✗ config: ") and "telegram.tokn" in problem
@@ -430,7 +413,7 @@ def test_doctor_lists_a_config_typo_as_an_item_with_its_fix(tmp_path: Path) -> N
 def test_doctor_without_a_platform_names_both(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(f'[storage]\nurl = "sqlite:///{tmp_path / "a.db"}"\n', encoding="utf-8")
-    result = run(config, "doctor")
+    result = cli(config, "doctor")
     assert result.exit_code == 1
     assert "[telegram]" in result.stdout and "[matrix]" in result.stdout
 
@@ -443,7 +426,7 @@ def test_roster_error_names_line_and_writes_nothing(config_file: Path, tmp_path:
         "telegram:10002,sometimes,named,楼长,2026-10-30T19:00:00+08:00,form 2\n",
         encoding="utf-8",
     )
-    result = run(
+    result = cli(
         config_file,
         "import",
         "telegram",
@@ -453,8 +436,8 @@ def test_roster_error_names_line_and_writes_nothing(config_file: Path, tmp_path:
         "--roster",
         str(roster),
     )
-    assert_one_line_error(result, "line 3", "sometimes")
-    data = json.loads(run(config_file, "search", "电梯", "--community", COMMUNITY, "--json").stdout)
+    one_line_error(result, "line 3", "sometimes")
+    data = json.loads(cli(config_file, "search", "电梯", "--community", COMMUNITY, "--json").stdout)
     assert data["results"] == []
 
 
@@ -463,8 +446,8 @@ def test_broken_sample_exports_fail_clearly(config_file: Path, name: str) -> Non
     path = SHARED_DATA / "telegram" / name
     if not path.exists():
         pytest.skip("../shared/data is not present")
-    result = run(config_file, "import", "telegram", str(path), "--community", COMMUNITY)
-    assert_one_line_error(result, name)
+    result = cli(config_file, "import", "telegram", str(path), "--community", COMMUNITY)
+    one_line_error(result, name)
 
 
 def test_demo_runs_offline(tmp_path: Path) -> None:
@@ -488,10 +471,10 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
         assert sentence.encode() not in site_bytes
     assert "王阿姨".encode() in database  # the check above can fail: kept names are there
     # The config the demo leaves behind works with the CLI.
-    again = run(tmp_path / "demo" / "config.toml", "search", "电梯", "--community", COMMUNITY)
+    again = cli(tmp_path / "demo" / "config.toml", "search", "电梯", "--community", COMMUNITY)
     assert again.exit_code == 0
     assert "电梯" in again.stdout
-    petition = run(
+    petition = cli(
         tmp_path / "demo" / "config.toml", "search", "petition", "--community", COMMUNITY, "--json"
     )
     assert [r["text"] for r in json.loads(petition.stdout)["results"]] == [

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col, update
-from typer.testing import CliRunner, Result
 
 from archiver.archive import Archive
 from archiver.consent import Actor, Attribution, Level, Method, set_attribution
@@ -23,14 +22,15 @@ from archiver.forget import forget_message
 from archiver.ingest import ingest_message
 from archiver.preservation import TagOutcome, tag_message
 from bot.chat.texts import text
-from bot.cli.main import app
 from storage.models import HeldMessage, Message, Tag
 from tests.conftest import (
     CHAT,
     COMMUNITY,
     account,
     add_community,
+    cli,
     message,
+    one_line_error,
     rows,
     say,
     tag,
@@ -462,13 +462,9 @@ def cli_archive(tmp_path: Path, db_url: str) -> Iterator[tuple[Path, Archive]]:
     yield config, archive
 
 
-def run(config: Path, *args: str) -> Result:
-    return CliRunner().invoke(app, ["--config", str(config), *args])
-
-
 def test_cli_digest_json(cli_archive: tuple[Path, Archive]) -> None:
     config, _ = cli_archive
-    result = run(config, "digest", "--community", COMMUNITY, "--week", "2026-W47", "--json")
+    result = cli(config, "digest", "--community", COMMUNITY, "--week", "2026-W47", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["week"] == "2026-W47"
@@ -487,7 +483,7 @@ def test_cli_digest_json(cli_archive: tuple[Path, Archive]) -> None:
 
 def test_cli_digest_readable(cli_archive: tuple[Path, Archive], tmp_path: Path) -> None:
     config, _ = cli_archive
-    result = run(config, "digest", "--community", COMMUNITY, "--week", "2026-W47")
+    result = cli(config, "digest", "--community", COMMUNITY, "--week", "2026-W47")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "📖 阳光花园 · this week, 16 Nov – 22 Nov"  # the community writes English
@@ -501,7 +497,7 @@ def test_cli_digest_writes_the_picture(cli_archive: tuple[Path, Archive], tmp_pa
         pytest.skip("no CJK font on this machine (Debian: apt-get install fonts-noto-cjk)")
     config, _ = cli_archive
     target = tmp_path / "digest.png"
-    result = run(
+    result = cli(
         config, "digest", "--community", COMMUNITY, "--week", "2026-W47", "--picture", str(target)
     )
     assert result.exit_code == 0, result.output
@@ -510,10 +506,10 @@ def test_cli_digest_writes_the_picture(cli_archive: tuple[Path, Archive], tmp_pa
 
 def test_cli_digest_quiet_week(cli_archive: tuple[Path, Archive]) -> None:
     config, _ = cli_archive
-    result = run(config, "digest", "--community", COMMUNITY, "--week", "2026-W45", "--json")
+    result = cli(config, "digest", "--community", COMMUNITY, "--week", "2026-W45", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["quiet"] is True
-    result = run(config, "digest", "--community", COMMUNITY, "--week", "2026-W45")
+    result = cli(config, "digest", "--community", COMMUNITY, "--week", "2026-W45")
     assert result.stdout.startswith("🌙 A quiet week in 阳光花园")
 
 
@@ -529,12 +525,7 @@ def test_cli_digest_errors(
     cli_archive: tuple[Path, Archive], args: list[str], fragment: str
 ) -> None:
     config, _ = cli_archive
-    result = run(config, "digest", *args)
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ")
-    assert fragment in lines[0]
-    assert "Traceback" not in result.output
+    one_line_error(cli(config, "digest", *args), fragment)
 
 
 def test_digest_type_is_frozen(sample: Archive) -> None:

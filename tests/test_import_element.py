@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
 from archiver.archive import Archive
 from archiver.community import CommunitySettings, SpaceRef, ensure_community
@@ -20,9 +19,8 @@ from archiver.importers.element import ElementExport
 from archiver.importers.pipeline import ImportReport, run_import
 from archiver.importers.readers import open_for_import
 from archiver.ingest import ingest_message
-from bot.cli.main import app
 from storage.models import ConsentEvent, Message, MessageVersion, Person, Space
-from tests.conftest import COMMUNITY, archive_bytes, rows
+from tests.conftest import COMMUNITY, archive_bytes, cli, one_line_error, rows
 
 ROOM = "!lifts2019:example.org"
 ALL = "@wang:example.org"
@@ -279,18 +277,6 @@ def config_file(tmp_path: Path, db_url: str) -> Path:
         encoding="utf-8",
     )
     return path
-
-
-def cli(config: Path, *args: str) -> Result:
-    return CliRunner().invoke(app, ["--config", str(config), *args])
-
-
-def one_line_error(result: Result) -> str:
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ") and "Traceback" not in result.output
-    return lines[0]
 
 
 def test_a_truncated_export_is_one_line_and_changes_nothing(

@@ -18,16 +18,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from typer.testing import CliRunner, Result
 
 from archiver.archive import Archive
 from archiver.errors import ImportFormatError
 from archiver.importers.pipeline import ImportReport, dry_run, run_import
 from archiver.importers.readers import open_for_import
 from archiver.importers.wechat import detect
-from bot.cli.main import app
 from storage.models import ConsentEvent, Message, Person, Space
-from tests.conftest import COMMUNITY, archive_bytes, rows
+from tests.conftest import COMMUNITY, archive_bytes, cli, one_line_error, rows
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 GROUP = "5566778899@chatroom"
@@ -477,18 +475,6 @@ def config_file(tmp_path: Path, db_url: str) -> Path:
         encoding="utf-8",
     )
     return path
-
-
-def cli(config: Path, *args: str) -> Result:
-    return CliRunner().invoke(app, ["--config", str(config), *args])
-
-
-def one_line_error(result: Result) -> str:
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ") and "Traceback" not in result.output
-    return lines[0]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

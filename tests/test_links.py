@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from archiver.archive import Archive
 from archiver.community import SpaceRef, ensure_community
@@ -38,12 +38,11 @@ from archiver.votes import VoteRules, answer, close_due, poll_sent, propose
 from bot.chat.messages import Incoming
 from bot.chat.router import Router
 from bot.chat.texts import text
-from bot.cli.main import app
 from storage import people
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Ballot, ConsentEvent, Message, Person
-from tests.conftest import CHAT, COMMUNITY, SETTINGS, account, leftovers, message, rows, say
+from tests.conftest import CHAT, COMMUNITY, SETTINGS, account, cli, leftovers, message, rows, say
 from tests.test_import_wechat import ALL as WECHAT_ALL
 from tests.test_import_wechat import import_file, write_chatlab_json, write_roster
 
@@ -173,8 +172,7 @@ def test_linking_on_the_command_line_needs_two_accounts_and_evidence(
     config.write_text(f'[storage]\nurl = "{two_accounts.db.url}"\n', encoding="utf-8")
 
     def run(*args: str) -> Result:
-        return CliRunner().invoke(app, ["--config", str(config), "link", "--community",
-                                        COMMUNITY, *args])  # fmt: skip
+        return cli(config, "link", "--community", COMMUNITY, *args)
 
     one = run("--person", "telegram:1", "--evidence", "form #3")
     assert one.exit_code == 1 and "the two accounts" in one.stderr

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from typer.testing import CliRunner, Result
 
 from archiver.archive import Archive, open_archive
 from archiver.community import ensure_community
@@ -18,9 +17,8 @@ from archiver.events import MediaRef
 from archiver.ingest import ingest_message
 from archiver.media import MediaSettings
 from archiver.media_files import FileOutcome, keep_file
-from bot.cli.main import app
 from storage.models import Media
-from tests.conftest import CHAT, COMMUNITY, SETTINGS, message, rows, say
+from tests.conftest import CHAT, COMMUNITY, SETTINGS, cli, message, rows, say
 from tests.test_media import _jpeg_with_gps
 
 
@@ -34,10 +32,6 @@ def write_config(folder: Path) -> Path:
         encoding="utf-8",
     )
     return config
-
-
-def run(config: Path, *args: str) -> Result:
-    return CliRunner().invoke(app, ["--config", str(config), *args])
 
 
 def open_at(folder: Path) -> Archive:
@@ -84,7 +78,7 @@ def test_export_and_import_with_media_reproduce_the_same_files(
     source: Path, tmp_path: Path
 ) -> None:
     out, media = tmp_path / "export.jsonl", tmp_path / "export-media"
-    result = run(source / "config.toml", "export", "jsonl", str(out), "--community", COMMUNITY,
+    result = cli(source / "config.toml", "export", "jsonl", str(out), "--community", COMMUNITY,
                  "--media", str(media))  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "4 files copied" in result.output
@@ -98,7 +92,7 @@ def test_export_and_import_with_media_reproduce_the_same_files(
 
     target = tmp_path / "second"
     config = write_config(target)
-    result = run(config, "import", "jsonl", str(out), "--media", str(media), "--json")
+    result = cli(config, "import", "jsonl", str(out), "--media", str(media), "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert (report["files"], report["files_missing"], report["files_bad"]) == (4, 0, 0)
@@ -111,14 +105,14 @@ def test_export_and_import_with_media_reproduce_the_same_files(
     finally:
         archive.close()
 
-    again = run(config, "import", "jsonl", str(out), "--media", str(media), "--json")
+    again = cli(config, "import", "jsonl", str(out), "--media", str(media), "--json")
     assert json.loads(again.stdout)["added"] == 0
     assert files(target / "media") == files(source / "media")
 
 
 def test_a_file_that_does_not_match_its_hash_is_not_restored(source: Path, tmp_path: Path) -> None:
     out, media = tmp_path / "export.jsonl", tmp_path / "export-media"
-    assert run(source / "config.toml", "export", "jsonl", str(out), "--community", COMMUNITY,
+    assert cli(source / "config.toml", "export", "jsonl", str(out), "--community", COMMUNITY,
                "--media", str(media)).exit_code == 0  # fmt: skip
     voice = next(p for p in media.rglob("*") if p.is_file() and p.read_bytes().startswith(b"OggS"))
     voice.write_bytes(b"OggS something else")
@@ -127,13 +121,13 @@ def test_a_file_that_does_not_match_its_hash_is_not_restored(source: Path, tmp_p
     ).unlink()
 
     config = write_config(tmp_path / "second")
-    result = run(config, "import", "jsonl", str(out), "--media", str(media), "--json")
+    result = cli(config, "import", "jsonl", str(out), "--media", str(media), "--json")
     report = json.loads(result.stdout)
     assert (report["files"], report["files_bad"], report["files_missing"]) == (2, 1, 1)
     assert report["messages"] == 4, "the texts are restored all the same"
     assert b"OggS something else" not in files(tmp_path / "second" / "media").values()
 
     without = write_config(tmp_path / "third")
-    result = run(without, "import", "jsonl", str(out))
+    result = cli(without, "import", "jsonl", str(out))
     assert result.exit_code == 0
     assert "4 files not restored: give the folder" in result.output

@@ -26,7 +26,7 @@ from archiver.media_files import (
 )
 from archiver.mydata import what_we_hold
 from storage.models import Media, Message
-from tests.conftest import CHAT, COMMUNITY, account, message, rows, say
+from tests.conftest import CHAT, COMMUNITY, account, cli, message, rows, say
 from tests.test_media import _jpeg_with_gps
 
 
@@ -170,11 +170,9 @@ def test_an_archive_without_media_settings_keeps_no_file(archive: Archive) -> No
 def test_backup_copies_the_files_its_archive_copy_names(tmp_path: Path) -> None:
     """``backup OUT`` (the CLI): the database to OUT, the files its rows name to OUT.media/
     in media_dir's layout — and nothing that no row names."""
-    from typer.testing import CliRunner
 
     from archiver.archive import open_archive
     from archiver.community import ensure_community
-    from bot.cli.main import app
     from tests.conftest import SETTINGS
 
     config = tmp_path / "config.toml"
@@ -199,7 +197,7 @@ def test_backup_copies_the_files_its_archive_copy_names(tmp_path: Path) -> None:
     stray.write_bytes(b"no row names me")
 
     target = tmp_path / "backups" / "copy.db"
-    result = CliRunner().invoke(app, ["--config", str(config), "backup", str(target)])
+    result = cli(config, "backup", str(target))
     assert result.exit_code == 0, result.output
     assert "2 file(s)" in result.output
     copied = sorted(
@@ -213,7 +211,7 @@ def test_backup_copies_the_files_its_archive_copy_names(tmp_path: Path) -> None:
     for relative in copied:
         original = (tmp_path / "media" / relative).read_bytes()
         assert (target.with_name("copy.db.media") / relative).read_bytes() == original
-    again = CliRunner().invoke(app, ["--config", str(config), "backup", str(target)])
+    again = cli(config, "backup", str(target))
     assert again.exit_code == 1 and "already exists" in again.output
 
 

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 from typer.testing import Result as CliResult
 
 from archiver.archive import Archive, open_archive
@@ -43,12 +42,11 @@ from archiver.votes import (
     polls_wanted,
     propose,
 )
-from bot.cli.main import app
 from storage import people
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Ballot, Message, Vote
-from tests.conftest import CHAT, COMMUNITY, SETTINGS, account, leftovers, message, rows, say
+from tests.conftest import CHAT, COMMUNITY, SETTINGS, account, cli, leftovers, message, rows, say
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 RULES = VoteRules(quorum_percent=20, min_voters=3, hours=72)
@@ -212,7 +210,7 @@ def test_policy_and_stewards_on_the_command_line(tmp_path: Path) -> None:
         archive.close()
 
     def run(*args: str) -> CliResult:
-        return CliRunner().invoke(app, ["--config", str(config), *args])
+        return cli(config, *args)
 
     shown = json.loads(run("policy", "--community", COMMUNITY, "--json").stdout)
     assert shown["policy"]["digest"] == {
