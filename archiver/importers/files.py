@@ -28,14 +28,18 @@ TAIL_BYTES = 64 << 10
 ENCODING_CHECK_BYTES = 1 << 20
 
 
-def open_binary(path: Path) -> BinaryIO:
-    """The file opened for reading, every failure one clear ``ImportFormatError``."""
+FOLDER = "is a folder, not an export file"
+
+
+def open_binary(path: Path, *, folder: str = FOLDER) -> BinaryIO:
+    """The file opened for reading, every failure one clear ``ImportFormatError`` (``folder``
+    says what to do when ``path`` is a folder)."""
     try:
         return path.open("rb")
     except FileNotFoundError:
         raise ImportFormatError("no such file", path=path) from None
     except IsADirectoryError:
-        raise ImportFormatError("is a folder, not an export file", path=path) from None
+        raise ImportFormatError(folder, path=path) from None
     except OSError as error:
         raise ImportFormatError(
             f"cannot read the file: {error.strerror or error}", path=path
@@ -130,9 +134,9 @@ def csv_encoding(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def json_stream(path: Path) -> Iterator[JsonStream]:
+def json_stream(path: Path, *, folder: str = FOLDER) -> Iterator[JsonStream]:
     """The file as a JSON stream; a JSON error becomes one ``ImportFormatError`` line."""
-    with open_binary(path) as file:
+    with open_binary(path, folder=folder) as file:
         try:
             stream = JsonStream(file)
             if not stream.peek():

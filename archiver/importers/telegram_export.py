@@ -84,8 +84,8 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from archiver.errors import ImportFormatError
-from archiver.importers.files import VARIES, hour_offset
-from archiver.importers.json_stream import JsonStream, JsonStreamError
+from archiver.importers.files import VARIES, hour_offset, json_stream
+from archiver.importers.json_stream import JsonStream
 
 __all__ = [
     "CHAT_ID_PREFIXES",
@@ -403,33 +403,11 @@ def _read_header(path: Path) -> tuple[dict[str, object], object]:
     return header, messages
 
 
-@contextlib.contextmanager
-def _opened(path: Path) -> Iterator[JsonStream]:
+def _opened(path: Path) -> contextlib.AbstractContextManager[JsonStream]:
     """The file as a JSON stream, every failure turned into one clear ImportFormatError."""
-    try:
-        file = path.open("rb")
-    except FileNotFoundError:
-        raise ImportFormatError("no such file", path=path) from None
-    except IsADirectoryError:
-        raise ImportFormatError(
-            "is a folder without a result.json: pass the export's result.json", path=path
-        ) from None
-    except OSError as error:
-        raise ImportFormatError(
-            f"cannot read the file: {error.strerror or error}", path=path
-        ) from None
-    try:
-        with file:
-            stream = JsonStream(file)
-            if not stream.peek():
-                raise ImportFormatError("the file is empty", path=path)
-            yield stream
-    except JsonStreamError as error:
-        raise ImportFormatError(str(error), path=path) from None
-    except OSError as error:
-        raise ImportFormatError(
-            f"cannot read the file: {error.strerror or error}", path=path
-        ) from None
+    return json_stream(
+        path, folder="is a folder without a result.json: pass the export's result.json"
+    )
 
 
 def _chat_header(
