@@ -22,8 +22,6 @@ What leaves the archive, and what does not:
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,8 +32,8 @@ from sqlmodel import Session
 
 from archiver.archive import Archive
 from archiver.consent_policy import Level, keeps_name
-from archiver.errors import CommunityMemoryError, UnknownCommunityError
-from archiver.exporters.jsonl import check_target, publish
+from archiver.errors import UnknownCommunityError
+from archiver.exporters.jsonl import check_target, new_file
 from storage import communities, dump, imports, people
 
 CHATLAB_VERSION = "0.0.2"
@@ -92,25 +90,9 @@ def export_chatlab(
     out = Path(out)
     check_target(out, overwrite=overwrite)
     report = ChatLabReport(out)
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    except OSError as exc:
-        raise CommunityMemoryError(f"cannot write {out}: {exc.strerror or exc}") from exc
-    tmp = Path(name)
-    try:
-        with (
-            os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle,
-            archive.db.read() as session,
-        ):
-            dump.begin_snapshot(session)
-            _write(session, community_id, handle.write, anonymous_name, report, progress)
-        publish(tmp, out, overwrite=overwrite)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise CommunityMemoryError(f"cannot write {out}: {exc.strerror or exc}") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with new_file(out, overwrite=overwrite) as handle, archive.db.read() as session:
+        dump.begin_snapshot(session)
+        _write(session, community_id, handle.write, anonymous_name, report, progress)
     return report
 
 

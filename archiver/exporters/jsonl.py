@@ -15,16 +15,17 @@ the target and renamed at the end, so a crash never leaves half a file under the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sqlmodel import Session
 
@@ -148,30 +149,16 @@ def export_jsonl(
     if media is not None and archive.media is None:
         raise CommunityMemoryError("--media: this archive keeps no files ([media] keep = false)")
     report = ExportReport(path=out, community_id=community_id)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    except OSError as exc:
-        raise CommunityMemoryError(f"cannot write {out}: {exc.strerror or exc}") from exc
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            with archive.db.read() as session:
-                dump.begin_snapshot(session)
-                writer = _Writer(session, community_id, handle.write, report, progress, page_size)
-                writer.run()
-            handle.flush()
-            os.fsync(handle.fileno())
-        report.bytes = tmp.stat().st_size
+    with new_file(out, overwrite=overwrite) as handle:
+        with archive.db.read() as session:
+            dump.begin_snapshot(session)
+            writer = _Writer(session, community_id, handle.write, report, progress, page_size)
+            writer.run()
+        handle.flush()
+        report.bytes = os.fstat(handle.fileno()).st_size
         if media is not None and archive.media is not None:
             source = archive.media.media_dir / community_id
             report.files, report.files_missing = _copy_files(writer.hashes, source, media)
-        publish(tmp, out, overwrite=overwrite)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise CommunityMemoryError(f"cannot write {out}: {exc.strerror or exc}") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return report
 
 
@@ -203,6 +190,31 @@ def check_target(out: Path, *, overwrite: bool) -> None:
         raise CommunityMemoryError(f"cannot write {out}: folder {out.parent} does not exist")
     if out.exists() and not overwrite:
         raise CommunityMemoryError(f"{out} already exists: choose another name or overwrite it")
+
+
+@contextlib.contextmanager
+def new_file(out: Path, *, overwrite: bool) -> Iterator[TextIO]:
+    """``out`` appears whole or not at all (every exporter's file): the body writes UTF-8
+    text to a temporary file beside it; when the body ends without error the file is synced
+    and given its name (``publish``). On any error it is removed, and an ``OSError`` becomes
+    one ``cannot write`` line."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+    except OSError as exc:
+        raise CommunityMemoryError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        publish(tmp, out, overwrite=overwrite)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CommunityMemoryError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def publish(tmp: Path, out: Path, *, overwrite: bool) -> None:
