@@ -212,20 +212,8 @@ def apply_level(
     session.add(person)
     if old == level.value:
         return ConsentChange(person.id, old, level.value, None)
-    event = people.append_ledger(
-        session,
-        ConsentEvent(
-            community_id=community_id,
-            person_id=person.id,
-            field="level",
-            old_value=old,
-            new_value=level.value,
-            method=method.value,
-            actor=actor.label,
-            recorded_by=actor.steward,
-            evidence=actor.evidence,
-            at=when,
-        ),
+    event = _choice_entry(
+        session, community_id, person.id, "level", old, level.value, actor, method, when
     )
     current.level = level.value
     current.level_event_id = event.id
@@ -266,26 +254,44 @@ def apply_attribution(
     old = current.attribution
     if old == attribution.value:
         return ConsentChange(person.id, old, old, None)
-    event = people.append_ledger(
-        session,
-        ConsentEvent(
-            community_id=community_id,
-            person_id=person.id,
-            field="attribution",
-            old_value=old,
-            new_value=attribution.value,
-            method=method.value,
-            actor=actor.label,
-            recorded_by=actor.steward,
-            evidence=actor.evidence,
-            at=when,
-        ),
+    event = _choice_entry(
+        session, community_id, person.id, "attribution", old, attribution.value, actor, method, when
     )
     current.attribution = attribution.value
     current.updated_at = when
     session.add(current)
     session.flush()
     return ConsentChange(person.id, old, attribution.value, event.id)
+
+
+def _choice_entry(
+    session: Session,
+    community_id: str,
+    person_id: int,
+    field: str,
+    old: str | None,
+    new: str,
+    actor: Actor,
+    method: Method,
+    at: datetime,
+) -> ConsentEvent:
+    """The consent ledger's entry for one changed choice (``level``, ``attribution``,
+    ``public``), saying who made it and how."""
+    return people.append_ledger(
+        session,
+        ConsentEvent(
+            community_id=community_id,
+            person_id=person_id,
+            field=field,
+            old_value=old,
+            new_value=new,
+            method=method.value,
+            actor=actor.label,
+            recorded_by=actor.steward,
+            evidence=actor.evidence,
+            at=at,
+        ),
+    )
 
 
 def set_public(
@@ -309,20 +315,8 @@ def set_public(
         old = "public" if people.is_public(session, person.id) else "private"
         if old == new:
             return ConsentChange(person.id, old, old, None)
-        event = people.append_ledger(
-            session,
-            ConsentEvent(
-                community_id=community_id,
-                person_id=person.id,
-                field="public",
-                old_value=old,
-                new_value=new,
-                method=method.value,
-                actor=actor.label,
-                recorded_by=actor.steward,
-                evidence=actor.evidence,
-                at=when,
-            ),
+        event = _choice_entry(
+            session, community_id, person.id, "public", old, new, actor, method, when
         )
         people.set_public(session, person.id, public, when)
         return ConsentChange(person.id, old, new, event.id)
