@@ -44,6 +44,35 @@ class Downloads:
     error: BaseException | None = None
 
 
+def timed_ingest(
+    archive: Archive,
+    chat: ChatRef,
+    author: AccountRef,
+    texts: list[str],
+    prefix: str,
+    base: datetime,
+    *,
+    pause: float = 0.0,
+) -> list[float]:
+    """Each text stored as a live message (``ingest_message``, one second apart from
+    ``base``), and how long each took; ``pause`` seconds between them."""
+    timings: list[float] = []
+    for index, text in enumerate(texts):
+        event = MessageEvent(
+            chat=chat,
+            message_id=f"{prefix}-{index}",
+            author=author,
+            sent_at=base + timedelta(seconds=index),
+            text=text,
+        )
+        started = time.perf_counter()
+        ingest_message(archive, event)
+        timings.append(time.perf_counter() - started)
+        if pause:
+            time.sleep(pause)
+    return timings
+
+
 def timed_ingest_while_downloading(
     archive: Archive,
     chat_id: str,
@@ -64,21 +93,10 @@ def timed_ingest_while_downloading(
         downloads.stop.set()
         worker.join()
         raise RuntimeError(f"the media phase's emulator did not start: {downloads.error}")
-    timings: list[float] = []
     base = datetime(2031, 1, 1, tzinfo=UTC)
     try:
-        for index, text in enumerate(texts):
-            event = MessageEvent(
-                chat=chat,
-                message_id=f"live-media-{index}",
-                author=author,
-                sent_at=base + timedelta(seconds=index),
-                text=text,
-            )
-            started = time.perf_counter()
-            ingest_message(archive, event)
-            timings.append(time.perf_counter() - started)
-            time.sleep(0.002)  # texts arrive over time, not all at once
+        # texts arrive over time, not all at once
+        timings = timed_ingest(archive, chat, author, texts, "live-media", base, pause=0.002)
     finally:
         downloads.stop.set()
         worker.join()

@@ -47,7 +47,7 @@ from archiver.importers.telegram import import_telegram
 from archiver.importers.telegram_export import ExportedMessage, open_export
 from archiver.ingest import ingest_message
 from archiver.recall import on_this_day, search
-from sandbox.bench.media_live import VIDEO_BYTES, timed_ingest_while_downloading
+from sandbox.bench.media_live import VIDEO_BYTES, timed_ingest, timed_ingest_while_downloading
 from sandbox.bench.readers import READERS, import_each, write_reader_files
 from sandbox.bench.synthetic import DEFAULT_CHAT_ID, write_synthetic_export, write_synthetic_roster
 
@@ -313,27 +313,21 @@ def _reference_phase(export: Path, folder: Path, result: BenchResult) -> None:
     )
 
 
+def _live_texts(seed: int, count: int) -> list[str]:
+    """Chat-like texts of 4–12 words, some of them the search phase's words."""
+    rng = random.Random(seed)
+    words = [*FOUND_WORDS, "今天", "楼下", "开会", "谢谢", "hello", "tomorrow"]
+    return [" ".join(rng.choice(words) for _ in range(rng.randint(4, 12))) for _ in range(count)]
+
+
 def _live_phase(archive: Archive, chat_id: str, result: BenchResult) -> None:
     author = AccountRef("telegram", "900000001")
     set_level(archive, COMMUNITY, author, Level.ALL, actor=Actor(author), method=Method.COMMAND)
-    rng = random.Random(11)
-    words = [*FOUND_WORDS, "今天", "楼下", "开会", "谢谢", "hello", "tomorrow"]
+    texts = _live_texts(11, LIVE_MESSAGES)
     chat = ChatRef("telegram", chat_id)
-    timings: list[float] = []
     base = datetime(2030, 1, 1, tzinfo=UTC)
     with RssSampler() as rss:
-        for index in range(LIVE_MESSAGES):
-            text = " ".join(rng.choice(words) for _ in range(rng.randint(4, 12)))
-            event = MessageEvent(
-                chat=chat,
-                message_id=f"live-{index}",
-                author=author,
-                sent_at=base + timedelta(seconds=index),
-                text=text,
-            )
-            started = time.perf_counter()
-            ingest_message(archive, event)
-            timings.append(time.perf_counter() - started)
+        timings = timed_ingest(archive, chat, author, texts, "live", base)
     figures = _ms(timings)
     result.figures.update(
         {
@@ -348,9 +342,7 @@ def _live_media_phase(archive: Archive, chat_id: str, folder: Path, result: Benc
     """The live phase's texts again while videos of 20 MB download and are kept
     (``sandbox/bench/media_live.py``)."""
     author = AccountRef("telegram", "900000001")  # at ``all`` since the live phase
-    rng = random.Random(12)
-    words = [*FOUND_WORDS, "今天", "楼下", "开会", "谢谢", "hello", "tomorrow"]
-    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(4, 12))) for _ in range(500)]
+    texts = _live_texts(12, LIVE_MESSAGES)
     timings, downloads = timed_ingest_while_downloading(archive, chat_id, author, texts, folder)
     figures = _ms(timings)
     result.figures.update(
