@@ -5,7 +5,8 @@ the runner ends the poll (``m.poll.end``) at the deadline and says the result.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import functools
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from nio import RoomSendResponse
 from sqlalchemy import update
 
 import bot.app.runner
-from archiver.community import community_of_chat, load_community
+from archiver.community import CommunitySettings, community_of_chat, load_community
 from archiver.consent import Level
 from archiver.policy import current_policy
 from archiver.segmentation import Segmenter
@@ -71,16 +72,29 @@ async def respond(resident: Resident, room: Room, start: str, answer: str | None
         await resident.send(room.room_id, content, "org.matrix.msc3381.poll.response")
 
 
-async def test_a_vote_on_matrix_is_a_poll_that_decides(room: Room) -> None:
+async def on_the_roll(room: Room) -> tuple[CommunitySettings, Callable[..., str]]:
+    """alice, bob and carol say yes to keeping (the roll); the room's community settings
+    and its texts (``t(key, **values)``)."""
     for resident in (room.alice, room.bob, room.carol):
         await room.consent_all(resident)
     assert room.archive is not None
     community = community_of_chat(room.archive, room.chat)
     assert community is not None
     settings = load_community(room.archive, community)
+    return settings, functools.partial(text, settings.language, community=settings.name)
 
-    def t(key: str, **values: object) -> str:
-        return text(settings.language, key, community=settings.name, **values)
+
+async def bot_said(room: Room, body: str, what: str) -> None:
+    """Wait until the bot has said ``body`` in the room."""
+
+    async def found() -> list[dict[str, Any]]:
+        return [e for e in await room.bot_events() if e["content"]["body"] == body]
+
+    await eventually(found, what)
+
+
+async def test_a_vote_on_matrix_is_a_poll_that_decides(room: Room) -> None:
+    settings, t = await on_the_roll(room)
 
     asked = await room.alice.say(room.room_id, "!propose digest off")
     announcement = await room.reply_to(asked, "the vote's announcement")
@@ -110,23 +124,12 @@ async def test_a_vote_on_matrix_is_a_poll_that_decides(room: Room) -> None:
 
     decided = t("vote_passed", what=t("what_digest_off"), yes=2, no=1)
 
-    async def result() -> list[dict[str, Any]]:
-        return [e for e in await room.bot_events() if e["content"]["body"] == decided]
-
-    await eventually(result, "the result")
+    await bot_said(room, decided, "the result")
     assert current_policy(room.archive, settings)["digest"].value == "off"
 
 
 async def test_a_vote_short_of_quorum_on_matrix_survives_a_restart(room: Room) -> None:
-    for resident in (room.alice, room.bob, room.carol):
-        await room.consent_all(resident)
-    assert room.archive is not None
-    community = community_of_chat(room.archive, room.chat)
-    assert community is not None
-    settings = load_community(room.archive, community)
-
-    def t(key: str, **values: object) -> str:
-        return text(settings.language, key, community=settings.name, **values)
+    settings, t = await on_the_roll(room)
 
     await room.alice.say(room.room_id, "!propose hold_hours 24")
     [start] = await eventually(lambda: bot_events_of(room, START), "the poll")
@@ -145,10 +148,7 @@ async def test_a_vote_short_of_quorum_on_matrix_survives_a_restart(room: Room) -
         session.execute(update(Vote).values(closes_at=datetime.now(UTC) - timedelta(seconds=1)))
     short = t("vote_no_quorum", what=t("what_hold_hours", value="24"), answers=2, needed=3)
 
-    async def result() -> list[dict[str, Any]]:
-        return [e for e in await room.bot_events() if e["content"]["body"] == short]
-
-    await eventually(result, "the 'not enough answers' result")
+    await bot_said(room, short, "the 'not enough answers' result")
     assert current_policy(room.archive, settings)["hold_hours"].source == "config"
 
 
@@ -158,16 +158,9 @@ async def test_no_vote_keeps_a_no_names_the_anonymous_or_stands_in_the_way_of_fo
     """On Matrix too: a passed vote keeps nothing of someone who never said yes, names no
     one who stayed anonymous, and ``forget`` after it erases the person's answer and words
     while the decision stands."""
-    for resident in (room.alice, room.bob, room.carol):
-        await room.consent_all(resident)
+    settings, t = await on_the_roll(room)
     assert room.archive is not None
     archive = room.archive
-    community = community_of_chat(archive, room.chat)
-    assert community is not None
-    settings = load_community(archive, community)
-
-    def t(key: str, **values: object) -> str:
-        return text(settings.language, key, community=settings.name, **values)
 
     carols, unseen = "carol's note about the boiler room", "the observer's words"
     await room.carol.say(room.room_id, carols)
@@ -188,10 +181,7 @@ async def test_no_vote_keeps_a_no_names_the_anonymous_or_stands_in_the_way_of_fo
         session.execute(update(Vote).values(closes_at=datetime.now(UTC) - timedelta(seconds=1)))
     decided = for_matrix(t("vote_passed", what=t("what_site_public"), yes=3, no=0))
 
-    async def result() -> list[dict[str, Any]]:
-        return [e for e in await room.bot_events() if e["content"]["body"] == decided]
-
-    await eventually(result, "the result")
+    await bot_said(room, decided, "the result")
     assert current_policy(archive, settings)["site"].value == "public"
 
     asked = await room.carol.say(room.room_id, "!forget")
