@@ -112,7 +112,7 @@ class WantedPoll:
     chat: ChatRef
     policy: str
     value: str
-    proposer: AccountRef | None
+    proposed_by: int  # the person (``person_account`` names them as they allow)
     closes_at: datetime
     needed: int
 
@@ -225,18 +225,21 @@ def polls_wanted(
                 and space.id != vote.space_id
                 and space.id not in polled
             ]
-            if not chats:
-                continue
-            accounts = people.accounts_of(session, vote.proposed_by)
-            proposer = AccountRef(accounts[0].platform, accounts[0].user_id) if accounts else None
+            closes = _utc(vote.closes_at)
             for space in chats:
                 chat = ChatRef(space.platform, space.chat_id)
-                closes = _utc(vote.closes_at)
-                found = WantedPoll(
-                    vote.id, vote.community_id, chat, vote.policy, vote.value,
-                    proposer, closes, vote.needed,
-                )  # fmt: skip
-                wanted.append(found)
+                wanted.append(
+                    WantedPoll(
+                        vote.id,
+                        vote.community_id,
+                        chat,
+                        vote.policy,
+                        vote.value,
+                        vote.proposed_by,
+                        closes,
+                        vote.needed,
+                    )
+                )
     return wanted
 
 

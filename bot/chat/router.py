@@ -875,7 +875,7 @@ class Router:
             announcement = self._t(
                 settings,
                 "vote_opened",
-                name=self._shown(settings, wanted.proposer, None),
+                name=self._shown(settings, person_account(self.archive, wanted.proposed_by), None),
                 what=what,
                 closes=self._local(settings, wanted.closes_at),
                 needed=wanted.needed,
