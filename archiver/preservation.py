@@ -335,13 +335,18 @@ def _kept_under_all(session: Session, message: Message) -> bool:
 
 
 def purge_expired(archive: Archive, now: datetime | None = None) -> int:
-    """Destroy held copies whose wait has run out (the author never answered)."""
+    """Destroy held copies whose wait has run out (the author never answered).
+
+    On SQLite the WAL is checkpointed and truncated every time, even with nothing expired: an
+    earlier erasure (in the bot or a CLI command) whose checkpoint a reader kept busy leaves
+    its old bytes in the WAL until one gets through."""
     moment = now or datetime.now(UTC)
     with archive.db.write() as session:
         expired = [h.id for h in message_store.expired_held(session, moment) if h.id is not None]
         count = erase_held(session, expired)
-    if count:
+    if count or archive.db.is_sqlite:
         purge_residue(archive.db)
+    if count:
         remove_unused_files(archive)
     return count
 

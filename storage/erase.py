@@ -10,18 +10,22 @@ tuples are overwritten only as the space is reused (documented in docs/consent.m
 
 from __future__ import annotations
 
-import time
+import logging
 from collections.abc import Sequence
 
 from sqlalchemy import Table, delete, tuple_, update
 from sqlmodel import Session, col, select
 
-from storage.db import Database
+from storage.db import BUSY_TIMEOUT_S, Database
 from storage.media import drop_orphan_rows
 from storage.models import HeldMessage, Message, MessageVersion, Person, Story, Tag
 from storage.policy import erase_ballots
 
-CHECKPOINT_ATTEMPTS = 10
+log = logging.getLogger(__name__)
+
+# A checkpoint waits at most CHECKPOINT_ATTEMPTS × CHECKPOINT_WAIT_MS for readers (2 s).
+CHECKPOINT_ATTEMPTS = 8
+CHECKPOINT_WAIT_MS = 250
 _ERASED_TABLES = (
     "message", "message_version", "held_message", "tag", "person", "story", "media", "ballot",
 )  # fmt: skip
@@ -106,25 +110,42 @@ def merge_search_index(session: Session) -> None:
         )
 
 
-def purge_residue(db: Database) -> None:
+def purge_residue(db: Database) -> bool:
     """After an erasure commits: move the WAL into the database file and truncate it (SQLite),
-    or vacuum the tables that held the erased rows (PostgreSQL)."""
+    or vacuum the tables that held the erased rows (PostgreSQL).
+
+    Returns False when the SQLite checkpoint stayed busy: the bot's periodic purge
+    (``archiver.preservation.purge_expired``) checkpoints again every few minutes."""
     if db.is_sqlite:
-        # Outside any transaction: a checkpoint cannot pass a snapshot that is still open, so
-        # a reader elsewhere can make it come back busy; retry briefly, then leave the rest to
-        # the next erasure's checkpoint (the erased pages are zeroed in the database already).
+        # Outside any transaction. A TRUNCATE checkpoint waits in the busy handler for every
+        # reader on an older snapshot; the archive's 30 s busy timeout would let one long
+        # reader (an export, a site build) stall the erasing handler for minutes, so the wait
+        # is bounded here and the rest left to the next purge. Until a checkpoint gets
+        # through, the erased rows' old bytes can still sit in WAL frames or in database pages
+        # whose zeroed versions have not been copied back yet.
+        busy = 1
         raw = db.engine.raw_connection()
         try:
             cursor = raw.cursor()
-            for attempt in range(CHECKPOINT_ATTEMPTS):
-                busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-                if not busy:
-                    break
-                time.sleep(0.05 * (attempt + 1))
+            cursor.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+            try:
+                for _attempt in range(CHECKPOINT_ATTEMPTS):
+                    busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                    if not busy:
+                        break
+            finally:
+                cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
         finally:
             raw.close()
+        if busy:
+            log.warning(
+                "the WAL could not be checkpointed: a reader kept it busy; erased bytes may "
+                "stay in it until the next purge"
+            )
+        return not busy
     else:
         with db.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             for table in _ERASED_TABLES:
                 conn.exec_driver_sql(f"VACUUM {table}")
+        return True

@@ -447,7 +447,11 @@ async def test_one_resident_on_both_platforms_links_votes_once_and_is_forgotten_
     await scene.emu.wait_until_confirmed(timeout=15)
     [confirm] = scene.emu.bot_messages(private)[mark:]
     [yes] = [b["callback_data"] for b in buttons(confirm) if b["callback_data"].endswith("yes")]
-    scene.emu.user_presses(scene.alice, confirm, yes)
-    await eventually(lambda: PERGOLA not in scene.kept(), "both platforms' messages erased")
+    query = scene.emu.user_presses(scene.alice, confirm, yes)
+    # The press is answered once the erasure has finished, its WAL checkpoint included.
+    answered = await eventually(lambda: scene.emu.callback_answer(query), "the press answered")
+    assert answered["text"] == t(
+        "forget_done", messages=2, held=0, tags=0, level=t("level_tagged")
+    ), answered
     assert scene.kept() == {}
     assert leftovers(scene.archive, [AZALEA, PERGOLA, WALNUT]) == []

@@ -4,6 +4,7 @@ and stories."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,6 +24,7 @@ from archiver.preservation import (
     unkeep,
 )
 from archiver.recall import on_this_day, search
+from storage import erase
 from storage.models import ConsentEvent, HeldMessage, Message, Story, Tag
 from tests.conftest import (
     CHAT,
@@ -236,6 +238,26 @@ def test_purge_expired_destroys_only_expired_held_copies(archive: Archive) -> No
     assert rows(archive, HeldMessage) == rows(archive, Tag) == []
     if archive.db.is_sqlite:
         assert leftovers(archive, ["zq1slow"]) == []
+
+
+def test_an_erasure_a_reader_kept_from_its_checkpoint_is_finished_by_the_next_purge(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not archive.db.is_sqlite:
+        pytest.skip("the WAL checkpoint is SQLite's")
+    monkeypatch.setattr(erase, "CHECKPOINT_ATTEMPTS", 1)  # wait 0.25 s for the reader, not 2
+    secret = "held words a reader is looking at zq7reader"
+    tag_message(archive, tag(BOB, message(10, AUTHOR, secret)))
+    reader = sqlite3.connect(archive.db.sqlite_path, isolation_level=None)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT count(*) FROM held_message").fetchone() == (1,)
+    answer_keep_prompt(archive, CHAT, "10", False, actor=account(AUTHOR), method=Method.BUTTON)
+    assert rows(archive, HeldMessage) == []
+    assert leftovers(archive, ["zq7reader"]) == ["zq7reader"], "the reader held the WAL"
+    reader.execute("COMMIT")
+    reader.close()
+    assert purge_expired(archive) == 0  # nothing expired, but the checkpoint gets through
+    assert leftovers(archive, ["zq7reader"]) == []
 
 
 # --- unkeep ----------------------------------------------------------------------------------
