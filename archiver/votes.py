@@ -179,12 +179,15 @@ def propose(
 
 def poll_sent(
     archive: Archive, vote_id: int, chat: ChatRef, poll_id: str, poll_message_id: str
-) -> None:
-    """The vote's poll is in ``chat``: answers to ``poll_id`` count for it."""
+) -> bool:
+    """The vote's poll is in ``chat``: answers to ``poll_id`` count for it. True when that
+    is the chat the vote was proposed in: from now on its other chats can be polled."""
     with archive.db.write() as session:
         space = space_for(session, chat)
         assert space.id is not None
         policy_store.add_poll(session, vote_id, space.id, poll_id, poll_message_id)
+        vote = policy_store.get_vote(session, vote_id)
+        return vote is not None and vote.space_id == space.id
 
 
 def poll_failed(archive: Archive, vote_id: int, chat: ChatRef) -> bool:
@@ -209,14 +212,21 @@ def polls_wanted(
     archive: Archive, platforms: Collection[str], *, now: datetime | None = None
 ) -> list[WantedPoll]:
     """Open votes not yet polled in some active chat of their community on one of
-    ``platforms`` (the chat it was proposed in gets its poll with the proposal)."""
+    ``platforms``. The chat it was proposed in gets its poll with the proposal, and the
+    others only once that poll is there: until then the vote can still be withdrawn (that
+    chat refused the poll), which would leave their polls open on a vote that is not held."""
     moment = now or datetime.now(UTC)
     wanted: list[WantedPoll] = []
     with archive.db.read() as session:
         for vote in policy_store.open_votes(session):
             if vote.id is None or _utc(vote.closes_at) <= moment:
                 continue
-            polled = {space.id for space, _ in policy_store.polls_of(session, vote.id)}
+            polls = policy_store.polls_of(session, vote.id)
+            if not any(
+                space.id == vote.space_id and poll.poll_id is not None for space, poll in polls
+            ):
+                continue
+            polled = {space.id for space, _ in polls}
             chats = [
                 space
                 for space in communities.list_spaces(session, vote.community_id)

@@ -317,13 +317,17 @@ def test_a_vote_is_polled_in_every_chat_of_its_community(roll: Archive) -> None:
     ensure_community(roll, replace(SETTINGS, spaces=spaces))
     wang = AccountRef("matrix", "@wang:example.org")
     set_level(roll, COMMUNITY, wang, Level.ALL, actor=Actor(wang), method=Method.COMMAND)
-    vote = opened(roll)  # in CHAT, with its poll there
+    vote = propose(roll, CHAT, account(1), "digest", "sat 10:00", rules=RULES, now=NOW).vote_id
+    assert polls_wanted(roll, ("telegram", "matrix"), now=NOW) == [], (
+        "not before its own chat has the poll: the vote could still be withdrawn"
+    )
+    assert poll_sent(roll, vote, CHAT, f"poll-{vote}", "77"), "the chat it was proposed in"
 
     both = {(w.vote_id, w.chat) for w in polls_wanted(roll, ("telegram", "matrix"), now=NOW)}
     assert both == {(vote, room), (vote, other)}
     assert [w.chat for w in polls_wanted(roll, ("matrix",), now=NOW)] == [room]
     assert polls_wanted(roll, ("telegram", "matrix"), now=LATER) == [], "past its deadline"
-    poll_sent(roll, vote, room, "$start", "$start")
+    assert not poll_sent(roll, vote, room, "$start", "$start"), "another chat"
     assert not poll_failed(roll, vote, other), "the vote goes on where it was polled"
     assert polls_wanted(roll, ("telegram", "matrix"), now=NOW) == []
 
@@ -339,8 +343,13 @@ def test_a_vote_is_polled_in_every_chat_of_its_community(roll: Archive) -> None:
 
 
 def test_a_poll_refused_where_the_vote_was_proposed_means_no_vote(roll: Archive) -> None:
+    room = ChatRef("matrix", "!garden:example.org")
+    spaces = (SpaceRef(CHAT.platform, CHAT.chat_id), SpaceRef(room.platform, room.chat_id))
+    ensure_community(roll, replace(SETTINGS, spaces=spaces))
     proposal = propose(roll, CHAT, account(1), "media", "off", rules=RULES, now=NOW)
+    assert polls_wanted(roll, ("telegram", "matrix"), now=NOW) == [], "the room waits"
     assert poll_failed(roll, proposal.vote_id, CHAT)
+    assert polls_wanted(roll, ("telegram", "matrix"), now=NOW) == [], "no vote to poll"
     [closed] = [v for v in rows(roll, Vote) if v.id == proposal.vote_id]
     assert (closed.result, closed.yes, closed.no) == ("no_quorum", 0, 0)
     assert close_due(roll, now=LATER) == [], "closed already: nothing is said twice"

@@ -237,8 +237,8 @@ class Router:
         # The config's communities: what is not stored with a community (its vote rules)
         # comes from here; a community no config lists has the defaults.
         self._configured = {settings.id: settings for settings in configured}
-        # Called (from a worker thread) once a vote opens, so its other chats get their polls
-        # now rather than at the next check (the runner's ``tend_votes``).
+        # Called (from a worker thread) once a vote's poll is in the chat it was proposed in,
+        # so its other chats get theirs now rather than at the next check (``tend_votes``).
         self.vote_opened = vote_opened
         self.bot_usernames = bot_usernames or {}
         self._today = today or (lambda zone: datetime.now(ZoneInfo(zone)).date())
@@ -853,8 +853,6 @@ class Router:
             needed=proposal.needed,
         )
         poll = self._poll_request(settings, proposal.vote_id, what)
-        if self.vote_opened is not None:
-            self.vote_opened()
         return [Reply(incoming.chat, announcement, reply_to=incoming.message_id, poll=poll)]
 
     def _poll_request(self, settings: CommunitySettings, vote_id: int, what: str) -> PollRequest:
@@ -885,8 +883,12 @@ class Router:
         return replies
 
     def poll_sent(self, chat: ChatRef, vote_id: int, poll_id: str, poll_message_id: str) -> None:
-        """The adapter opened the vote's poll in ``chat``: answers to it count from now on."""
-        poll_sent(self.archive, vote_id, chat, poll_id, poll_message_id)
+        """The adapter opened the vote's poll in ``chat``: answers to it count from now on.
+        Once the chat the vote was proposed in has its poll, the community's other chats get
+        theirs (``vote_opened``: now, not at the next check)."""
+        own_chat = poll_sent(self.archive, vote_id, chat, poll_id, poll_message_id)
+        if own_chat and self.vote_opened is not None:
+            self.vote_opened()
 
     def poll_failed(self, chat: ChatRef, vote_id: int) -> list[Reply]:
         """The poll could not be opened: in the chat the vote was proposed in, there is no
