@@ -20,6 +20,14 @@ from collections.abc import Awaitable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+    JobEvent,
+    JobSubmissionEvent,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from archiver.archive import Archive, open_archive
@@ -41,6 +49,7 @@ VOTE_CHECK_SECONDS = 60.0  # how often votes past their deadline are looked for
 PURGE_MINUTES = 10
 # Seconds before setting up the scheduled posts again after it failed (doubling, at most 5 min).
 SCHEDULE_RETRY_S = 5.0
+JOBS_STOP_TIMEOUT_S = 60.0  # how long a stop waits for the scheduled jobs running then
 # Packages that the platform libraries import whenever they are installed, for features the
 # bot never uses: python-telegram-bot imports ``cryptography`` for Telegram Passport, and
 # peewee (nio's key store) ``psycopg`` for a PostgreSQL backend nio never has. The test extras
@@ -60,6 +69,42 @@ def prepare(config: Config) -> Archive:
         archive.close()
         raise
     return archive
+
+
+class RunningJobs:
+    """How many scheduled job runs have started and not finished, so that a stop can wait for
+    them before the archive is closed: APScheduler's own shutdown only cancels a coroutine
+    job (not the thread it awaits) and cannot stop a job in a thread, which would go on using
+    a closed archive. Counted from the scheduler's events, which it dispatches on the event
+    loop: one ``submitted`` per run, then one ``executed``, ``error`` or ``missed``."""
+
+    def __init__(self, scheduler: AsyncIOScheduler) -> None:
+        self._running = 0
+        self._changed = asyncio.Event()
+        scheduler.add_listener(
+            self._on_event,
+            EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED,
+        )
+
+    def _on_event(self, event: JobEvent | JobSubmissionEvent) -> None:
+        if event.code == EVENT_JOB_SUBMITTED:
+            assert isinstance(event, JobSubmissionEvent)
+            self._running += len(event.scheduled_run_times)
+        else:
+            self._running = max(0, self._running - 1)
+        self._changed.set()
+
+    async def finished(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` seconds) until no job is running; False if one still is."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._running:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return False
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+        return True
 
 
 async def run_bots(config: Config, *, stop: asyncio.Event | None = None) -> None:
@@ -93,6 +138,7 @@ async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
     """The scheduler and every configured adapter, until ``stop``."""
     router = Router(archive, configured=[c.to_settings() for c in config.communities])
     scheduler = AsyncIOScheduler()
+    running = RunningJobs(scheduler)
     # A new vote's other chats get their polls at once, not at the next check ("votes").
     router.vote_opened = functools.partial(run_job_now, scheduler, "votes")
     # A plain function: APScheduler runs it in its thread pool, off the event loop. (A lambda
@@ -172,6 +218,10 @@ async def _run(config: Config, archive: Archive, stop: asyncio.Event) -> None:
                     await schedule.drain()
             posts.cancel()
             await asyncio.gather(posts, return_exceptions=True)
+        # Paused, the scheduler starts no new run; let the ones in flight end before the
+        # archive they use is closed.
+        if not await running.finished(JOBS_STOP_TIMEOUT_S):
+            log.warning("stopping with a scheduled job still running")
         scheduler.shutdown(wait=False)
 
 
