@@ -42,6 +42,9 @@ from archiver.votes import (
     polls_wanted,
     propose,
 )
+from bot.chat.messages import Incoming
+from bot.chat.router import Router
+from bot.chat.texts import text
 from storage import people
 from storage.db import Database
 from storage.migrate import upgrade
@@ -353,3 +356,43 @@ def test_a_poll_refused_where_the_vote_was_proposed_means_no_vote(roll: Archive)
     [closed] = [v for v in rows(roll, Vote) if v.id == proposal.vote_id]
     assert (closed.result, closed.yes, closed.no) == ("no_quorum", 0, 0)
     assert close_due(roll, now=LATER) == [], "closed already: nothing is said twice"
+
+
+def test_the_other_chats_are_polled_once_the_proposing_chat_has_its_poll(roll: Archive) -> None:
+    """The router wakes the runner's vote job (``vote_opened``) when the poll is in the chat
+    the vote was proposed in, not before: a refusal there still withdraws the vote."""
+    room = ChatRef("matrix", "!garden:example.org")
+    spaces = (SpaceRef(CHAT.platform, CHAT.chat_id), SpaceRef(room.platform, room.chat_id))
+    ensure_community(roll, replace(SETTINGS, spaces=spaces))
+    woken: list[str] = []
+    router = Router(roll, vote_opened=lambda: woken.append("votes"))
+
+    def proposal(message_id: str) -> int:
+        said = Incoming(
+            chat=CHAT,
+            private=False,
+            message_id=message_id,
+            sender=account(1),
+            sender_name=None,
+            text="/propose media off",
+            sent_at=datetime.now(UTC),
+        )
+        [reply] = router.on_message(said)
+        assert reply.poll is not None, reply.text
+        return reply.poll.vote_id
+
+    refused = proposal("501")
+    assert woken == [] and router.polls_to_open(("telegram", "matrix")) == []
+    assert [r.text for r in router.poll_failed(CHAT, refused)] == [
+        text("zh", "vote_poll_failed", community=SETTINGS.name)
+    ]
+    assert woken == [] and router.polls_to_open(("telegram", "matrix")) == []
+
+    held = proposal("502")
+    router.poll_sent(CHAT, held, "poll-1", "81")
+    assert woken == ["votes"]
+    [elsewhere] = router.polls_to_open(("telegram", "matrix"))
+    assert elsewhere.chat == room and elsewhere.poll is not None
+    router.poll_sent(room, held, "$start", "$start")
+    assert woken == ["votes"], "the room's own poll wakes nothing"
+    assert router.polls_to_open(("telegram", "matrix")) == []
