@@ -17,6 +17,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from archiver.events import ChatRef, MediaRef
 from bot.chat.messages import FileTooLargeError, PlatformError, Reply
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = 256
 FINISH_SECONDS = 10.0  # at a stop, how long the files already offered may still take
 
+T = TypeVar("T")
 Fetch = Callable[[MediaRef], Awaitable[bytes]]
 Send = Callable[[Sequence[Reply]], Awaitable[None]]
 
@@ -49,6 +51,9 @@ class MediaQueue:
         self._send = send
         self._queue: asyncio.Queue[FileJob] = asyncio.Queue(size)
         self._task: asyncio.Task[None] | None = None
+        # The router call running in a thread now, if any: cancelling the worker cannot stop
+        # it, so a stop waits for it rather than let it run on against a closed archive.
+        self._in_thread: asyncio.Future[Any] | None = None
 
     def offer(self, chat: ChatRef, message_id: str, ref: MediaRef) -> bool:
         """Queue a file; False (and logged) when the queue is full."""
@@ -78,6 +83,18 @@ class MediaQueue:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        if self._in_thread is not None:
+            await asyncio.gather(self._in_thread, return_exceptions=True)
+            self._in_thread = None
+
+    async def _off_loop(self, function: Callable[..., T], *args: object) -> T:
+        """``function(*args)`` in a thread (the router's database work blocks); shielded, so
+        that a stop that cancels the worker can still wait for it to end."""
+        call = asyncio.ensure_future(asyncio.to_thread(function, *args))
+        self._in_thread = call
+        result = await asyncio.shield(call)
+        self._in_thread = None
+        return result
 
     async def _work(self) -> None:
         while True:
@@ -91,7 +108,7 @@ class MediaQueue:
 
     async def _handle(self, job: FileJob) -> None:
         router = self._router
-        wanted, replies = await asyncio.to_thread(
+        wanted, replies = await self._off_loop(
             router.file_wanted, job.chat, job.message_id, job.ref
         )
         if not wanted:
@@ -100,7 +117,7 @@ class MediaQueue:
         try:
             data = await self._fetch(job.ref)
         except FileTooLargeError as exc:
-            refusal = await asyncio.to_thread(
+            refusal = await self._off_loop(
                 router.file_too_large, job.chat, job.message_id, job.ref, exc.limit
             )
             await self._send(refusal)
@@ -110,5 +127,5 @@ class MediaQueue:
                 "the %s of %s could not be downloaded: %s", job.ref.kind, job.message_id, exc
             )
             return
-        replies = await asyncio.to_thread(router.keep_file, job.chat, job.message_id, data, job.ref)
+        replies = await self._off_loop(router.keep_file, job.chat, job.message_id, data, job.ref)
         await self._send(replies)
