@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archiver.errors import CommunityMemoryError
+from archiver.video_metadata import blank_metadata
 
 __all__ = [
     "KINDS",
@@ -54,11 +55,22 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (0, b"ID3", "audio/mpeg"),
     (0, b"\x1a\x45\xdf\xa3", "video/webm"),
     (0, b"PK\x03\x04", "application/zip"),
+    (0, b"II*\x00", "image/tiff"),
+    (0, b"MM\x00*", "image/tiff"),
 )
+# ISO base media files whose major brand says "image": HEIF/HEIC (an iPhone's photos) and
+# AVIF. Every other ``ftyp`` is a video or sound file (MP4, MOV, 3GP, M4A).
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
 
-# Images Pillow re-encodes losslessly enough for a community archive; others are refused as
-# images rather than written with their metadata.
-_REENCODE = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF"}
+# Images Pillow re-encodes losslessly enough for a community archive, and the format each is
+# written in: formats a browser may not show (TIFF, HEIC) become JPEG, as does AVIF (slow to
+# encode). An image that cannot be decoded is refused rather than written with its metadata.
+_REENCODE = {
+    "image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF",
+    "image/tiff": "JPEG", "image/heic": "JPEG", "image/avif": "JPEG",
+}  # fmt: skip
+_FORMAT_MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
 
 @dataclass(frozen=True)
@@ -122,6 +134,11 @@ def sniff_mime(data: bytes) -> str:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     if data[4:8] == b"ftyp":
+        brand = data[8:12]  # the major brand
+        if brand in _HEIF_BRANDS:
+            return "image/heic"
+        if brand in _AVIF_BRANDS:
+            return "image/avif"
         return "video/mp4"
     return "application/octet-stream"
 
@@ -129,7 +146,8 @@ def sniff_mime(data: bytes) -> str:
 def prepare(
     data: bytes, kind: str, *, max_size: int | None = None, keep_if_clean: bool = False
 ) -> PreparedMedia:
-    """Check the size limit, strip image metadata by re-encoding, hash, and make a thumbnail.
+    """Check the size limit, strip image metadata by re-encoding (and a video's by blanking
+    its metadata boxes, ``archiver.video_metadata``), hash, and make a thumbnail.
 
     With ``keep_if_clean`` an image that carries no metadata at all is kept byte for byte
     (an import of our own export: re-encoding a JPEG would change it, and its hash); one that
@@ -146,7 +164,15 @@ def prepare(
     width = height = None
     thumbnail = None
     if mime in _REENCODE:
-        data, width, height, thumbnail = _clean_image(data, _REENCODE[mime], keep_if_clean)
+        fmt = _REENCODE[mime]
+        if mime == "image/heic":
+            _read_heif()
+        # Kept as it came only when it stays in its format (an export's JPEG, not a TIFF).
+        same_format = _FORMAT_MIME[fmt] == mime
+        data, width, height, thumbnail = _clean_image(data, fmt, keep_if_clean and same_format)
+        mime = _FORMAT_MIME[fmt]
+    elif mime == "video/mp4":
+        data = blank_metadata(data)
     return PreparedMedia(
         data=data,
         kind=kind,
@@ -167,6 +193,13 @@ _HARMLESS_INFO = frozenset(
         "background", "version", "aspect", "interlace", "srgb", "lossless",
     }
 )  # fmt: skip
+
+
+def _read_heif() -> None:
+    """Teach Pillow HEIF/HEIC (pillow-heif), the first time such a photo comes."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
 
 
 def _clean_image(data: bytes, fmt: str, keep_if_clean: bool) -> tuple[bytes, int, int, bytes]:

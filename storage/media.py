@@ -11,7 +11,18 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, delete, exists, func, select, text, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlmodel import Session, col
 
 from storage.messages import insert_ignoring_duplicates
@@ -147,3 +158,37 @@ def all_media(session: Session, community_id: str) -> list[tuple[Media, datetime
         .order_by(col(Message.sent_at))
     )
     return [(media, sent) for media, sent in session.execute(stmt)]
+
+
+def stored_files_of_mime(session: Session, mimes: Sequence[str]) -> list[tuple[str, str, str]]:
+    """The distinct stored files (community, hash, kind) whose rows have one of ``mimes``."""
+    stmt = (
+        select(col(Media.community_id), col(Media.sha256), col(Media.kind))
+        .where(col(Media.mime).in_(list(mimes)))
+        .distinct()
+        .order_by(col(Media.community_id), col(Media.sha256))
+    )
+    return [(community, digest, kind) for community, digest, kind in session.execute(stmt)]
+
+
+def replace_stored_file(
+    session: Session, community_id: str, old_sha256: str, new: dict[str, object]
+) -> int:
+    """Point every row of the community's file ``old_sha256`` at a new one (``new``: its
+    ``sha256``, ``mime``, ``size``, ``width``, ``height``, ``has_thumbnail``); how many."""
+    media = _table()
+    result = session.connection().execute(
+        update(media)
+        .where(media.c.community_id == community_id, media.c.sha256 == old_sha256)
+        .values(**new)
+    )
+    return int(result.rowcount or 0)
+
+
+def drop_stored_file(session: Session, community_id: str, sha256: str) -> int:
+    """Delete every row of the community's file ``sha256`` (its messages stay); how many."""
+    media = _table()
+    result = session.connection().execute(
+        delete(media).where(media.c.community_id == community_id, media.c.sha256 == sha256)
+    )
+    return int(result.rowcount or 0)

@@ -33,6 +33,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from archiver.archive import Archive, open_archive
 from archiver.community import CommunitySettings, community_ids, ensure_community, load_community
 from archiver.errors import ConfigError
+from archiver.media_upgrade import clean_stored_files
 from archiver.policy import current_policy, with_policy
 from archiver.preservation import purge_expired
 from archiver.retention import apply_retention
@@ -60,11 +61,13 @@ UNUSED_OPTIONAL = ("cryptography", "psycopg")
 
 
 def prepare(config: Config) -> Archive:
-    """Open the archive and register every configured community and space."""
+    """Open the archive, register every configured community and space, and clean the
+    files an earlier release stored as they came (``archiver.media_upgrade``)."""
     archive = open_archive(config.storage.url, media=config.media_settings())
     try:
         for community in config.communities:
             ensure_community(archive, community.to_settings())
+        clean_stored_files(archive)  # once per media folder, after an upgrade
     except BaseException:
         archive.close()
         raise

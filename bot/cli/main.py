@@ -1035,7 +1035,10 @@ def backup_command(
 @db_app.command("upgrade")
 @friendly
 def db_upgrade_command(ctx: typer.Context) -> None:
-    """Create the archive or bring its schema up to date."""
+    """Create the archive or bring its schema up to date, and clean again the files an
+    earlier release stored as they came (archiver/media_upgrade.py)."""
+    from archiver.archive import open_archive
+    from archiver.media_upgrade import clean_stored_files
     from storage.db import Database
     from storage.migrate import upgrade
 
@@ -1049,6 +1052,19 @@ def db_upgrade_command(ctx: typer.Context) -> None:
         out.print(f"archive already at schema {after}", markup=False)
     else:
         out.print(f"archive upgraded from {before or 'empty'} to schema {after}", markup=False)
+    media = config.media_settings()
+    if media is not None:
+        archive = open_archive(config.storage.url, media=media)
+        try:
+            report = clean_stored_files(archive)
+        finally:
+            archive.close()
+        if report.cleaned or report.dropped:
+            out.print(
+                f"stored files cleaned of their metadata: {report.cleaned}; "
+                f"removed as not cleanable: {report.dropped}",
+                markup=False,
+            )
 
 
 @app.command("run")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -106,6 +107,18 @@ def timed_ingest_while_downloading(
     return timings, downloads
 
 
+def phone_video(media_data: bytes) -> bytes:
+    """An MP4's layout around ``media_data``: ``ftyp``, a ``moov`` whose ``udta`` says where
+    it was filmed (``©xyz``), then the ``mdat`` — what ``archiver.video_metadata`` walks."""
+
+    def box(kind: bytes, content: bytes) -> bytes:
+        return struct.pack(">I", 8 + len(content)) + kind + content
+
+    place = box(b"\xa9xyz", struct.pack(">HH", 18, 0x15C7) + b"+31.2304+121.4737/")
+    moov = box(b"moov", box(b"mvhd", bytes(100)) + box(b"udta", place))
+    return box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41") + moov + box(b"mdat", media_data)
+
+
 async def _download_videos(
     archive: Archive, chat: ChatRef, author: AccountRef, downloads: Downloads
 ) -> None:
@@ -119,8 +132,9 @@ async def _download_videos(
                 started = time.perf_counter()
                 while not downloads.stop.is_set():
                     number += 1
-                    # Different bytes each time: every video is a new file to hash and write.
-                    video = os.urandom(64) + bytes(VIDEO_BYTES - 64)
+                    # Different bytes each time: every video is a new file to hash and write,
+                    # laid out as a phone's MP4 (its filming place blanked on the way in).
+                    video = phone_video(os.urandom(64) + bytes(VIDEO_BYTES - 64))
                     sent = emu.user_sends_file(group, resident, video, "video")
                     assert sent.attachment is not None
                     file_id = str(sent.attachment[1]["file_id"])
