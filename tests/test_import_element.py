@@ -8,6 +8,7 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,11 +17,12 @@ from archiver.community import CommunitySettings, SpaceRef, ensure_community
 from archiver.consent import Actor, Level, Method, set_level
 from archiver.events import AccountRef, ChatRef, MessageEvent
 from archiver.importers.element import ElementExport
-from archiver.importers.pipeline import ImportReport, run_import
+from archiver.importers.pipeline import ImportReport, dry_run, run_import
 from archiver.importers.readers import open_for_import
 from archiver.ingest import ingest_message
-from storage.models import ConsentEvent, Message, MessageVersion, Person, Space
-from tests.conftest import COMMUNITY, archive_bytes, cli, one_line_error, rows
+from storage import people
+from storage.models import ConsentEvent, Message, MessageVersion, Person, Space, Tag
+from tests.conftest import COMMUNITY, SETTINGS, archive_bytes, cli, one_line_error, rows
 
 ROOM = "!lifts2019:example.org"
 ALL = "@wang:example.org"
@@ -164,6 +166,55 @@ def test_only_what_the_roster_allows_is_kept(imported: tuple[Archive, ImportRepo
     assert all(ledger[m.consent_event_id].new_value == "all" for m in kept.values())
     assert all(m.source == "import:element" for m in kept.values())
     assert kept["$e12"].media_kind == "photo" and kept["$e12"].text == ""
+
+
+def reaction(n: int, sender: str, target: int, key: str, **fields: Any) -> dict[str, Any]:
+    relation = {"rel_type": "m.annotation", "event_id": f"$e{target}", "key": key}
+    return event(n, sender, "m.reaction", content={"m.relates_to": relation}, **fields)
+
+
+def test_keep_reactions_after_the_message_tag_it_on_import(
+    archive: Archive, tmp_path: Path
+) -> None:
+    """Reactions come after their message in the file: the reader's first pass finds them.
+    A 📌 on a ``tagged`` author's message keeps it, tagged by whoever reacted; a 👍 tags
+    nothing; a 📌 taken back (redacted) tags nothing; a 📌 never keeps a ``none`` author's."""
+    taken_back = reaction(23, ALL, 21, "📌")
+    taken_back["unsigned"]["redacted_because"] = {"type": "m.room.redaction", "sender": ALL}
+    items = [
+        member(1, ALL, "王阿姨"),
+        text(20, TAGGED, "TAGGED_KEPT 周六九点喷泉边集合"),
+        text(21, TAGGED, "TAGGED_UNKEPT 我随便说说"),
+        text(22, NONE, "NONE_SECRET 请不要保存"),
+        reaction(24, ALL, 20, "📌"),
+        reaction(25, ABSENT, 20, "📌"),  # never answered: tags, but is named nowhere
+        reaction(26, ALL, 20, "📌"),  # the same person twice: one tag
+        reaction(27, ALL, 21, "👍"),
+        taken_back,
+        reaction(28, ALL, 22, "📌"),
+    ]
+    path = write_export(tmp_path / "export.json", items)
+    report = import_element(archive, path, write_roster(tmp_path / "r.csv"))
+    kept = {m.platform_message_id: m for m in rows(archive, Message)}
+    assert set(kept) == {"$e20"} and report.kept == 1
+    tags = rows(archive, Tag)
+    assert {t.platform_message_id for t in tags} == {"$e20"} and len(tags) == 2
+    with archive.db.read() as session:
+        wang = people.find_person(session, COMMUNITY, "matrix", ALL)
+    assert wang is not None and wang.id in {t.tagger_id for t in tags}
+    if archive.db.is_sqlite:
+        stored = archive_bytes(archive)
+        assert b"TAGGED_UNKEPT" not in stored and b"NONE_SECRET" not in stored
+    # The preview (``--dry-run``) reads the same reactions.
+    preview = dry_run(
+        archive,
+        COMMUNITY,
+        ElementExport(path, ZoneInfo("Asia/Shanghai")),
+        keep_emoji=SETTINGS.keep_emoji,
+        timezone="Asia/Shanghai",
+    )
+    by_account = {a.account: a for a in preview.authors}
+    assert (by_account[f"matrix:{TAGGED}"].kept, by_account[f"matrix:{TAGGED}"].not_kept) == (1, 1)
 
 
 def test_the_space_and_people_are_the_live_matrix_bots(

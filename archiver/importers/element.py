@@ -22,14 +22,21 @@ so an imported history and a live one are the same archive:
 * **Edits** bundled in ``unsigned.m.relations.m.replace`` become versions: the text kept is the
   newest, the original a ``message_version`` (as the live bot stores an edit). An ``m.replace``
   event standing on its own in the list is not a message and is skipped.
-* **Not stored**: redacted events (``unsigned.redacted_because``), state and reaction events
-  (counted as ``service``); encrypted events the export could not decrypt are counted as
-  ``unsupported``.
+* **Reactions** (``m.reaction`` events, ``m.annotation`` relations) come after the message
+  they react to, so the reader makes a first pass over the file for them (only when the file
+  holds any: a byte search decides) and hands each message its reactions, with who reacted,
+  as a Telegram export's are: the keep emoji tag it on import, by the people who reacted, as
+  the live bot's tags do. The pass keeps one entry per reacted message and emoji in memory.
+* **Not stored**: redacted events (``unsigned.redacted_because``, a redacted reaction tags
+  nothing), state and reaction events (counted as ``service``); encrypted events the export
+  could not decrypt are counted as ``unsupported``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import mmap
+import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -40,7 +47,13 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from archiver.errors import ImportFormatError
-from archiver.importers.entries import EditedMessage, ExportedChat, ExportedMessage, MalformedEntry
+from archiver.importers.entries import (
+    EditedMessage,
+    ExportedChat,
+    ExportedMessage,
+    ExportedReaction,
+    MalformedEntry,
+)
 from archiver.importers.files import check_json_end, json_stream
 from archiver.importers.telegram_export import _new_message as new_message
 
@@ -97,6 +110,28 @@ class _Event(msgspec.Struct):
 _NO_UNSIGNED = _Unsigned()
 
 
+class _AnnotationContent(msgspec.Struct):
+    relates_to: Any = msgspec.field(default=None, name="m.relates_to")
+
+
+class _AnnotationUnsigned(msgspec.Struct):
+    redacted_because: Any = None
+
+
+class _Annotation(msgspec.Struct):
+    """Of any event, only what the first pass reads: structs all the way down, so the other
+    keys of a million messages are skipped rather than built into dicts."""
+
+    type: Any = None
+    sender: Any = None
+    content: _AnnotationContent | None = None
+    unsigned: _AnnotationUnsigned | None = None
+
+
+_decode_annotations = msgspec.json.Decoder(list[_Annotation]).decode
+REACTION = "m.reaction"
+
+
 _decode_run = msgspec.json.Decoder(list[_Event]).decode
 
 
@@ -140,6 +175,7 @@ class ElementExport:
         self.local_tz = local_tz  # Matrix times are UTC milliseconds: not used
         self.service_count = 0
         self._started = False
+        self._reactions: dict[str, dict[str, list[str]]] = {}  # filled by the first pass
         check_json_end(path, b"}")
         header: dict[str, object] = {}
         room_id: str | None = None
@@ -183,6 +219,7 @@ class ElementExport:
 
     def _iterate(self) -> Iterator[ExportedMessage | MalformedEntry]:
         names: dict[str, str] = {}
+        self._reactions = reactions_in(self.path)
         with json_stream(self.path) as stream:
             for key in stream.members():
                 if key != "messages":
@@ -244,6 +281,15 @@ class ElementExport:
         else:
             text, media = text_of(content, reply_to is not None)
         name = names.get(sender)
+        reactions = self._reactions.pop(event_id, None)
+        reacted = (
+            tuple(
+                ExportedReaction(key, len(people), tuple(people))
+                for key, people in reactions.items()
+            )
+            if reactions
+            else ()
+        )
         replace = _dict((unsigned.relations or {}).get("m.replace"))
         new = _dict(_dict(replace.get("content")).get("m.new_content"))
         new_body = new.get("body")
@@ -260,10 +306,55 @@ class ElementExport:
                 reply_to=reply_to,
                 edited_at=replaced_at,
                 media_kind=None,
-                reactions=(),
+                reactions=reacted,
                 forwarded=False,
                 versions=((text, sent_at, replaced_at),),
             )
         return new_message(
-            index, event_id, sent_at, sender, name, text, reply_to, None, media, (), False
+            index, event_id, sent_at, sender, name, text, reply_to, None, media, reacted, False
         )
+
+
+def reactions_in(path: Path) -> dict[str, dict[str, list[str]]]:
+    """The first pass: reacted event id → emoji → who reacted (in the file's order, each
+    person once). Empty, without parsing, when no reaction event is in the file."""
+    with path.open("rb") as file:
+        if os.fstat(file.fileno()).st_size == 0:
+            return {}
+        with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            if data.find(REACTION.encode()) < 0:
+                return {}
+    found: dict[str, dict[str, list[str]]] = {}
+    with json_stream(path) as stream:
+        for key in stream.members():
+            if key != "messages":
+                stream.skip()
+                continue
+            for raw in stream.items(_decode_annotations):
+                if raw.__class__ is _Annotation:
+                    event: _Annotation = raw
+                    if event.type != REACTION:
+                        continue
+                    kind, sender = event.type, event.sender
+                    redacted = event.unsigned is not None and (
+                        event.unsigned.redacted_because is not None
+                    )
+                    relates_to = event.content.relates_to if event.content else None
+                else:
+                    item = _dict(raw)
+                    kind, sender = item.get("type"), item.get("sender")
+                    redacted = _dict(item.get("unsigned")).get("redacted_because") is not None
+                    relates_to = _dict(item.get("content")).get("m.relates_to")
+                if kind != REACTION or not isinstance(sender, str) or redacted:
+                    continue  # not a reaction, or one taken back
+                relation = _dict(relates_to)
+                target, emoji = relation.get("event_id"), relation.get("key")
+                if relation.get("rel_type") != "m.annotation":
+                    continue
+                if not isinstance(target, str) or not isinstance(emoji, str) or not emoji:
+                    continue
+                people = found.setdefault(target, {}).setdefault(emoji, [])
+                if sender not in people:
+                    people.append(sender)
+            break
+    return found
