@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archiver.errors import CommunityMemoryError
-from archiver.video_metadata import blank_metadata
+from archiver.video_metadata import Patch, metadata_patches, pieces
 
 __all__ = [
     "KINDS",
@@ -101,7 +101,11 @@ class MediaTooLarge(CommunityMemoryError):
 
 @dataclass(frozen=True)
 class PreparedMedia:
-    """Bytes safe to write (metadata removed), with what the archive records about them."""
+    """Bytes safe to write (metadata removed), with what the archive records about them.
+
+    A video's metadata is removed by ``patches`` over ``data``, applied as the file is
+    written (``sha256`` and the size are those of the patched file): a 20 MB video is never
+    copied in memory (``archiver.video_metadata``). ``content()`` gives the stored bytes."""
 
     data: bytes
     kind: str
@@ -110,6 +114,11 @@ class PreparedMedia:
     width: int | None
     height: int | None
     thumbnail: bytes | None
+    patches: tuple[Patch, ...] = ()
+
+    def content(self) -> bytes:
+        """The bytes as stored (``data`` with ``patches`` applied; a copy only when patched)."""
+        return b"".join(pieces(self.data, self.patches)) if self.patches else self.data
 
 
 @dataclass(frozen=True)
@@ -163,6 +172,7 @@ def prepare(
     mime = sniff_mime(data)
     width = height = None
     thumbnail = None
+    patches: tuple[Patch, ...] = ()
     if mime in _REENCODE:
         fmt = _REENCODE[mime]
         if mime == "image/heic":
@@ -172,15 +182,19 @@ def prepare(
         data, width, height, thumbnail = _clean_image(data, fmt, keep_if_clean and same_format)
         mime = _FORMAT_MIME[fmt]
     elif mime == "video/mp4":
-        data = blank_metadata(data)
+        patches = metadata_patches(data)
+    digest = hashlib.sha256()
+    for piece in pieces(data, patches):
+        digest.update(piece)  # hashlib lets go of the GIL for large pieces
     return PreparedMedia(
         data=data,
         kind=kind,
         mime=mime,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=digest.hexdigest(),
         width=width,
         height=height,
         thumbnail=thumbnail,
+        patches=patches,
     )
 
 
@@ -266,15 +280,18 @@ class StagedMedia:
 def stage(prepared: PreparedMedia, media_dir: Path, community: str) -> StagedMedia:
     """Write the file and its thumbnail under temporary ``.part-…`` names in their folder —
     the slow part of storing a large file, done before any database transaction."""
-    targets = [(stored_path(media_dir, community, prepared.sha256), prepared.data)]
+    targets = [
+        (stored_path(media_dir, community, prepared.sha256), prepared.data, prepared.patches)
+    ]
     if prepared.thumbnail is not None:
-        targets.append((thumbnail_path(media_dir, community, prepared.sha256), prepared.thumbnail))
+        thumbnail = thumbnail_path(media_dir, community, prepared.sha256)
+        targets.append((thumbnail, prepared.thumbnail, ()))
     parts = []
     try:
-        for final, data in targets:
+        for final, data, patches in targets:
             if final.exists():  # the same content is stored already: nothing to write
                 continue
-            parts.append((_write_part(final.parent, data), final))
+            parts.append((_write_part(final.parent, data, patches), final))
     except BaseException:
         for part, _final in parts:
             part.unlink(missing_ok=True)
@@ -314,13 +331,14 @@ def store(prepared: PreparedMedia, media_dir: Path, community: str) -> StoredMed
     return place(stage(prepared, media_dir, community))
 
 
-def _write_part(folder: Path, data: bytes) -> Path:
+def _write_part(folder: Path, data: bytes, patches: tuple[Patch, ...] = ()) -> Path:
     # Never half a file under the name of a whole one's hash: written aside, renamed in.
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=PART_PREFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for piece in pieces(data, patches):
+                handle.write(piece)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -20,8 +20,9 @@ GoPro's GPMF telemetry), which is media data rather than a metadata box.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 
-__all__ = ["blank_metadata"]
+__all__ = ["Patch", "blank_metadata", "metadata_patches", "pieces"]
 
 # Boxes that only hold other boxes, and that can hold metadata boxes somewhere below them.
 _CONTAINERS = frozenset({b"moov", b"trak", b"mdia", b"minf", b"edts"})
@@ -30,25 +31,42 @@ _METADATA = frozenset({b"udta", b"meta", b"uuid"})
 _FREE = b"free"
 
 
-def blank_metadata(data: bytes) -> bytes:
-    """``data`` with every metadata box turned into zeroed padding (the same bytes when it has
-    none). Raises ``ValueError`` when the boxes do not add up: a file that cannot be walked is
-    not kept, as it came, with whatever it carries."""
+Patch = tuple[int, bytes]
+"""Bytes to write over the file at an offset."""
+
+
+def metadata_patches(data: bytes) -> tuple[Patch, ...]:
+    """What turns every metadata box of ``data`` into zeroed padding, in file order: for each
+    box, ``free`` over its type and zeros over its content (``()`` when it has none). The
+    file itself is never copied: a 20 MB video copied in memory would hold the GIL, which the
+    live text path waits for; the patches are applied as the file is written and hashed
+    (``archiver.media``). Raises ``ValueError`` when the boxes do not add up: a file that
+    cannot be walked is not kept, as it came, with whatever it carries."""
     spans: list[tuple[int, int, int]] = []  # (the box's type, its content, its end)
     _walk(data, 0, len(data), spans, depth=0)
-    if not spans:
-        return data
-    # One copy of the file (a 20 MB video is copied under the GIL, which the live text path
-    # waits for): the pieces between the blanked boxes, joined once.
-    view = memoryview(data)  # slices of a view are not copies
-    pieces: list[bytes | memoryview] = []
-    at = 0
+    patches: list[Patch] = []
     for type_at, content_at, end in spans:
-        pieces += (view[at:type_at], _FREE, view[type_at + 4 : content_at])
-        pieces.append(bytes(end - content_at))
-        at = end
-    pieces.append(view[at:])
-    return b"".join(pieces)
+        patches += ((type_at, _FREE), (content_at, bytes(end - content_at)))
+    return tuple(patches)
+
+
+def pieces(data: bytes, patches: tuple[Patch, ...]) -> Iterator[bytes | memoryview]:
+    """``data`` with ``patches`` applied, as consecutive pieces (views of ``data`` between
+    the patches: nothing is copied)."""
+    view = memoryview(data)
+    at = 0
+    for offset, replacement in patches:
+        yield view[at:offset]
+        yield replacement
+        at = offset + len(replacement)
+    yield view[at:]
+
+
+def blank_metadata(data: bytes) -> bytes:
+    """``data`` with every metadata box turned into zeroed padding, as one ``bytes`` (the same
+    object when it has none); see ``metadata_patches``."""
+    patches = metadata_patches(data)
+    return b"".join(pieces(data, patches)) if patches else data
 
 
 def _walk(data: bytes, start: int, end: int, spans: list[tuple[int, int, int]], depth: int) -> None:
