@@ -22,7 +22,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-__all__ = ["Patch", "blank_metadata", "metadata_patches", "pieces"]
+__all__ = ["Patch", "metadata_patches", "pieces"]
 
 # Boxes that only hold other boxes, and that can hold metadata boxes somewhere below them.
 _CONTAINERS = frozenset({b"moov", b"trak", b"mdia", b"minf", b"edts"})
@@ -60,13 +60,6 @@ def pieces(data: bytes, patches: tuple[Patch, ...]) -> Iterator[bytes | memoryvi
         yield replacement
         at = offset + len(replacement)
     yield view[at:]
-
-
-def blank_metadata(data: bytes) -> bytes:
-    """``data`` with every metadata box turned into zeroed padding, as one ``bytes`` (the same
-    object when it has none); see ``metadata_patches``."""
-    patches = metadata_patches(data)
-    return b"".join(pieces(data, patches)) if patches else data
 
 
 def _walk(data: bytes, start: int, end: int, spans: list[tuple[int, int, int]], depth: int) -> None:

@@ -110,11 +110,11 @@ def merge_search_index(session: Session) -> None:
         )
 
 
-def purge_residue(db: Database) -> bool:
+def purge_residue(db: Database) -> None:
     """After an erasure commits: move the WAL into the database file and truncate it (SQLite),
     or vacuum the tables that held the erased rows (PostgreSQL).
 
-    Returns False when the SQLite checkpoint stayed busy: the bot's periodic purge
+    A SQLite checkpoint that stays busy is logged; the bot's periodic purge
     (``archiver.preservation.purge_expired``) checkpoints again every few minutes."""
     if db.is_sqlite:
         # Outside any transaction. A TRUNCATE checkpoint waits in the busy handler for every
@@ -142,10 +142,8 @@ def purge_residue(db: Database) -> bool:
                 "the WAL could not be checkpointed: a reader kept it busy; erased bytes may "
                 "stay in it until the next purge"
             )
-        return not busy
     else:
         with db.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             for table in _ERASED_TABLES:
                 conn.exec_driver_sql(f"VACUUM {table}")
-        return True

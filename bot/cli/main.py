@@ -1054,7 +1054,7 @@ def db_upgrade_command(ctx: typer.Context) -> None:
         out.print(f"archive upgraded from {before or 'empty'} to schema {after}", markup=False)
     media = config.media_settings()
     if media is not None:
-        archive = open_archive(config.storage.url, media=media)
+        archive = open_archive(config.storage.url, migrate=False, media=media)  # just upgraded
         try:
             report = clean_stored_files(archive)
         finally:

@@ -9,7 +9,8 @@ data: ``import_<format>_msgs_per_s`` (entries read per second of the whole impor
 formats have no reactions, so an author at ``tagged`` keeps nothing there (Telegram keeps
 their 📌-tagged messages): the kept counts differ from Telegram's by exactly those. Element's
 file carries the reactions as ``m.reaction`` events after their messages, as Element writes
-them, so its reader's first pass is measured and it keeps what Telegram keeps.
+them, so its reader's first pass is measured; it keeps what Telegram keeps but for the few
+messages whose Telegram reactions name nobody (an ``m.reaction`` always has a sender).
 """
 
 from __future__ import annotations
